@@ -1,0 +1,73 @@
+"""Open-loop load at a fixed rate, in its own process: `python -m benchmarks.loadgen URL BODIES ...`.
+
+Request i is due at start + i/rate whether or not earlier ones have answered, and its latency counts from
+that due time, so a server that falls behind shows its queueing instead of hiding it (no coordinated
+omission). Prints one JSON line: latencies in milliseconds and the achieved rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+
+async def run(url: str, bodies: list[tuple[str, bytes]], rate: float, duration: float) -> dict[str, float]:
+    count = int(rate * duration)
+    if count > len(bodies):
+        raise SystemExit(f"need {count} distinct bodies, have {len(bodies)}")
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
+        # Warm the connection pool so the first requests do not pay for connecting.
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+        await asyncio.gather(*(client.get(f"{origin}/healthz") for _ in range(16)))
+        start = time.perf_counter() + 0.2
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            signature, body = bodies[i]
+            headers = {"Content-Type": "application/json", "X-Paystack-Signature": signature}
+            async with client.post(url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    errors += 1
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "requests": count,
+        "errors": errors,
+        "rate": count / elapsed,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "max": latencies[-1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("url")
+    parser.add_argument("bodies", type=Path, help="lines of `signature<TAB>json body`")
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--duration", type=float, default=15)
+    parser.add_argument("--skip", type=int, default=0, help="start at this line (keep events unique)")
+    args = parser.parse_args()
+    lines = args.bodies.read_text().splitlines()[args.skip :]
+    bodies = [(sig, body.encode()) for sig, body in (line.split("\t", 1) for line in lines)]
+    print(json.dumps(asyncio.run(run(args.url, bodies, args.rate, args.duration))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""`make bench-webhooks`: the Paystack webhook under gunicorn + uvicorn workers with real PostgreSQL and
+Redis, beside a bare FastAPI endpoint under the same server settings, in one run.
+
+Two measurements for each, one server at a time so they never share the CPU:
+- latency at a fixed 200 requests/s from an open-loop generator in its own process (`benchmarks.loadgen`);
+- saturation throughput from `wrk` (one thread, 32 connections).
+Every webhook is a distinct, correctly signed `charge.success` for a real pending purchase, so each takes
+the full path: verify, store the event and its task record, publish, note the dispatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from benchmarks.services import bench_services
+from tasklane.db.engine import Database
+from tasklane.db.models import Business, CreditPurchase
+from tests.harness import paystack
+from tests.harness.ports import free_port, wait_for
+from tests.harness.processes import ManagedProcess
+from tests.harness.stack import REPO, settings_from_env, tasklane_env
+
+RATE, DURATION = 200.0, float(os.environ.get("BENCH_SECONDS", "15"))
+WRK_SECONDS, WRK_CONNECTIONS = int(DURATION * 2 / 3), 32
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+
+
+def seed(database: Database, count: int, out: Path) -> None:
+    """``count`` pending purchases and a file of their signed ``charge.success`` events."""
+    business_id = uuid.uuid4()
+    references = [f"TL-BENCH-{i:07d}" for i in range(count)]
+    with database.transaction() as session:
+        session.execute(
+            insert(Business), [{"id": business_id, "name": "Bench", "owner_email": "bench@bench.test"}]
+        )
+        session.execute(
+            insert(CreditPurchase),
+            [
+                {"business_id": business_id, "reference": r, "provider": "paystack", "credits": Decimal(10),
+                 "amount_minor": 20000, "currency": "NGN"}
+                for r in references
+            ],
+        )  # fmt: skip
+    with out.open("w") as lines:
+        for i, reference in enumerate(references):
+            body = paystack.charge_success(reference, 20000, transaction_id=10**8 + i)
+            lines.write(f"{paystack.sign(body)}\t{body.decode()}\n")
+
+
+def serve(env: dict[str, str], app: str | None) -> tuple[ManagedProcess, str]:
+    port = free_port()
+    server_env = {**env, "TASKLANE_API_BIND": f"127.0.0.1:{port}", "TASKLANE_API_WORKERS": "2"}
+    argv = [GUNICORN, "-c", str(REPO / "services/api/gunicorn.conf.py")] + ([app] if app else [])
+    process = ManagedProcess("bench-api", argv, server_env, cwd=REPO).start()
+    import httpx
+
+    wait_for(
+        lambda: httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1).status_code == 200,
+        timeout=60,
+        what="gunicorn",
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def fixed_rate(url: str, bodies: Path, skip: int) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.loadgen", url, str(bodies), "--rate", str(RATE),
+         "--duration", str(DURATION), "--skip", str(skip)],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise SystemExit(f"the load generator failed:\n{completed.stderr}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def saturation(url: str, bodies: Path, skip: int) -> float:
+    script = Path(__file__).with_name("webhooks_wrk.lua")
+    completed = subprocess.run(
+        ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "-s", str(script), url, "--",
+         str(bodies), str(skip)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    match = re.search(r"Requests/sec:\s+([\d.]+)", completed.stdout)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", completed.stdout)
+    if match is None or non_2xx:
+        raise SystemExit(f"wrk did not run cleanly:\n{completed.stdout}")
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.parse_args()
+    with bench_services() as (services, _), tempfile.TemporaryDirectory() as scratch:
+        env = tasklane_env(services, TASKLANE_LOG_LEVEL="WARNING")
+        settings = settings_from_env(env)
+        bodies = Path(scratch) / "events.tsv"
+        needed = int(RATE * DURATION) * 2 + 2 * 2000 * WRK_SECONDS
+        seed(Database(settings), needed, bodies)
+        results: dict[str, dict[str, Any]] = {}
+        skip = 0
+        for name, app, path in (
+            ("webhook", None, "/v1/webhooks/paystack"),
+            ("bare", "benchmarks.bare_app:app", "/bare"),
+        ):
+            server, base = serve(env, app)
+            try:
+                latency = fixed_rate(base + path, bodies, skip)
+                skip += latency["requests"]
+                throughput = saturation(base + path, bodies, skip)
+                skip += 2000 * WRK_SECONDS
+            finally:
+                server.stop()
+            results[name] = {**latency, "throughput": throughput}
+
+    webhook, bare = results["webhook"], results["bare"]
+    print("webhooks under gunicorn, 2 uvicorn workers, PostgreSQL + Redis, this machine (2 cores)")
+    print(f"\nfixed rate {RATE:.0f} req/s for {DURATION:.0f} s (open loop, separate process), milliseconds:")
+    print(f"{'':36}{'p50':>8}{'p99':>8}{'max':>8}{'req/s':>9}{'errors':>8}")
+    labels = {"webhook": "POST /v1/webhooks/paystack", "bare": "bare FastAPI endpoint"}
+    for name, r in results.items():
+        print(
+            f"{labels[name]:36}{r['p50']:>8.1f}{r['p99']:>8.1f}{r['max']:>8.1f}{r['rate']:>9.0f}{r['errors']:>8}"
+        )
+    print(f"\nsaturation (wrk, 1 thread, {WRK_CONNECTIONS} connections, {WRK_SECONDS} s), requests/s:")
+    for name, r in results.items():
+        print(f"{labels[name]:36}{r['throughput']:>8.0f}")
+    print(f"webhook / bare throughput: {webhook['throughput'] / bare['throughput']:.2f}")
+    print("\ntargets: webhook p99 under 50 ms at 200 req/s; throughput at least half the bare endpoint's")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Contracts of the ``notifications`` queue."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from pydantic import Field
+
+from tasklane.contracts.base import Payload, TaskContract
+
+
+class SendWelcomeEmail(Payload):
+    user_id: uuid.UUID
+
+
+class SendLowStockAlert(Payload):
+    business_id: uuid.UUID
+    product_ids: list[uuid.UUID] | None = Field(None, max_length=1000)
+
+
+class SendStockMovementReport(Payload):
+    business_id: uuid.UUID
+    period_days: int = Field(7, ge=1, le=365)
+
+
+class CheckExpiringProducts(Payload):
+    business_id: uuid.UUID
+    days_threshold: int = Field(30, ge=1, le=365)
+
+
+class SendLowCreditAlert(Payload):
+    business_id: uuid.UUID
+    current_balance: Decimal
+    threshold: Decimal = Decimal("10.0")
+
+
+class SendReportReady(Payload):
+    business_id: uuid.UUID
+    task_id: str = Field(min_length=1, max_length=64)
+
+
+class SendCreditPurchaseNotification(Payload):
+    purchase_id: uuid.UUID
+
+
+class SendReminder(Payload):
+    reminder_id: uuid.UUID
+
+
+class Dispatch(Payload):
+    """Fan-out tasks take no arguments: they find their targets in the database."""
+
+
+SEND_WELCOME_EMAIL = TaskContract("notifications.send_welcome_email", SendWelcomeEmail)
+SEND_LOW_STOCK_ALERT = TaskContract("notifications.send_low_stock_alert", SendLowStockAlert)
+SEND_STOCK_MOVEMENT_REPORT = TaskContract("notifications.send_stock_movement_report", SendStockMovementReport)
+CHECK_EXPIRING_PRODUCTS = TaskContract("notifications.check_expiring_products", CheckExpiringProducts)
+SEND_LOW_CREDIT_ALERT = TaskContract("notifications.send_low_credit_alert", SendLowCreditAlert)
+SEND_REPORT_READY = TaskContract("notifications.send_report_ready", SendReportReady)
+SEND_CREDIT_PURCHASE_NOTIFICATION = TaskContract(
+    "notifications.send_credit_purchase_notification", SendCreditPurchaseNotification
+)
+SEND_REMINDER = TaskContract("notifications.send_reminder", SendReminder)
+DISPATCH_LOW_STOCK_ALERTS = TaskContract("notifications.dispatch_low_stock_alerts", Dispatch)
+DISPATCH_EXPIRING_PRODUCTS = TaskContract("notifications.dispatch_expiring_products", Dispatch)

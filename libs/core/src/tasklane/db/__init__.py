@@ -1,0 +1,4 @@
+from tasklane.db.base import Base
+from tasklane.db.engine import Database
+
+__all__ = ["Base", "Database"]

@@ -1,0 +1,1 @@
+"""Tasklane's HTTP API."""

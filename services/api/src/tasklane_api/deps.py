@@ -1,0 +1,78 @@
+"""Request dependencies: settings, a database session, the Celery app, and the calling tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from celery import Celery
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tasklane.apikeys import hash_api_key
+from tasklane.db.models import ApiKey, Business
+from tasklane.settings import Settings
+from tasklane_api.resources import Resources
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_settings(resources: ResourcesDep) -> Settings:
+    return resources.settings
+
+
+def get_session(resources: ResourcesDep) -> Iterator[Session]:
+    with resources.database.session() as session:
+        yield session
+
+
+def get_celery(resources: ResourcesDep) -> Celery:
+    return resources.celery
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CeleryDep = Annotated[Celery, Depends(get_celery)]
+
+_bearer = HTTPBearer(auto_error=False, description="A tenant API key: `Authorization: Bearer tl_...`")
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(resources: Resources, credentials: HTTPAuthorizationCredentials | None) -> Business:
+    """The business an API key belongs to, looked up in a session of its own, closed straight away."""
+    if credentials is None:
+        raise _unauthorized("missing API key: send it as `Authorization: Bearer <key>`")
+    with resources.database.session() as session:
+        business = session.scalar(
+            select(Business)
+            .join(ApiKey, ApiKey.business_id == Business.id)
+            .where(
+                ApiKey.key_hash == hash_api_key(credentials.credentials),
+                ApiKey.revoked_at.is_(None),
+                Business.is_active.is_(True),
+            )
+        )
+    if business is None:
+        raise _unauthorized("invalid or revoked API key")
+    return business
+
+
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_current_business(resources: ResourcesDep, credentials: BearerDep) -> Business:
+    return authenticate(resources, credentials)
+
+
+CurrentBusiness = Annotated[Business, Depends(get_current_business)]

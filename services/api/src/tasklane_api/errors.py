@@ -1,0 +1,85 @@
+"""Every error the API returns is JSON with a human-readable ``detail`` that names the field at fault."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError as DatabaseOperationalError
+
+from tasklane.errors import BrokerUnavailable
+from tasklane_api.schemas.errors import FieldError
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    # loc is ("body", "email"), ("query", "limit"), ("path", "task_id") or just ("body",).
+    parts = [str(part) for part in loc[1:]] or [str(loc[0]) if loc else "request"]
+    return ".".join(parts)
+
+
+def field_errors(exc: RequestValidationError) -> list[FieldError]:
+    errors = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            message = f"request body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+        errors.append(
+            FieldError(field=_field_name(error.get("loc", ())), message=message, type=error["type"])
+        )
+    return errors
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors(exc)
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={
+            "detail": "; ".join(f"{e.field}: {e.message}" for e in errors),
+            "errors": [e.model_dump() for e in errors],
+        },
+    )
+
+
+async def _broker_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BrokerUnavailable)
+    log.warning("broker unavailable: %s", exc)
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+        content={
+            "detail": "the task queue is unavailable, so nothing was accepted; retry later",
+            "task_id": exc.task_id,
+        },
+    )
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable: %s", exc)
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+        content={"detail": "the database is unavailable; retry later"},
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR, content={"detail": "internal server error"}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(BrokerUnavailable, _broker_unavailable)
+    app.add_exception_handler(DatabaseOperationalError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Payment providers and the webhook intake: verify, store durably, then queue."""

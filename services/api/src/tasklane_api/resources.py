@@ -1,0 +1,44 @@
+"""The long-lived things one API process holds, built once from settings in ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+
+from tasklane.artifacts import DatabaseArtifactStore
+from tasklane.celery_app import create_celery_app
+from tasklane.db.engine import Database
+from tasklane.settings import Settings
+from tasklane.task_events import TaskEventPublisher
+from tasklane_api.payments.providers import PaymentProvider, providers
+from tasklane_api.waiting import TaskWaiters
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    database: Database
+    celery: Celery
+    artifacts: DatabaseArtifactStore
+    events: TaskEventPublisher
+    waiters: TaskWaiters
+    payment_providers: dict[str, PaymentProvider]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Resources:
+        database = Database(settings)
+        return cls(
+            settings=settings,
+            database=database,
+            celery=create_celery_app(settings, name="tasklane-api"),
+            artifacts=DatabaseArtifactStore(database),
+            events=TaskEventPublisher(settings.broker_url),
+            waiters=TaskWaiters(settings.broker_url),
+            payment_providers=providers(settings),
+        )
+
+    def close(self) -> None:
+        self.database.engine.dispose()
+        self.celery.close()
+        self.events.close()

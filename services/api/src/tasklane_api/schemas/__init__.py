@@ -1,0 +1,1 @@
+"""API schemas, kept apart from the database models they are built from."""

@@ -1,0 +1,94 @@
+// Tasklane's report page: request a report, poll its task every second, then offer the signed download link.
+"use strict";
+
+const REPORTS = {
+  sales: { path: "/v1/reports/sales", formats: ["csv", "xlsx", "pdf"], dates: true },
+  inventory: { path: "/v1/reports/inventory", formats: ["csv", "xlsx", "pdf"], dates: false },
+  customers: { path: "/v1/exports/customers", formats: ["csv", "xlsx"], dates: false },
+  transactions: { path: "/v1/exports/transactions", formats: ["csv", "xlsx"], dates: true },
+};
+const POLL_MS = 1000;
+const $ = (id) => document.getElementById(id);
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+function refreshForm() {
+  const report = REPORTS[$("report").value];
+  const current = $("format").value;
+  $("format").replaceChildren(...report.formats.map((f) => new Option(f.toUpperCase(), f)));
+  if (report.formats.includes(current)) $("format").value = current;
+  $("dates").hidden = !report.dates;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    ...options,
+    headers: { Authorization: `Bearer ${$("api-key").value.trim()}`, "Content-Type": "application/json" },
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function show(task) {
+  $("progress").value = task.progress;
+  $("status").textContent = `${task.status[0].toUpperCase()}${task.status.slice(1)} (${task.progress}%)`;
+}
+
+async function follow(statusUrl) {
+  const task = await api(statusUrl);
+  show(task);
+  if (task.status === "completed") {
+    const link = $("download");
+    link.href = task.result.file_url;
+    link.textContent = `Download ${task.result.filename}`;
+    link.hidden = false;
+    $("request").disabled = false;
+  } else if (task.status === "failed" || task.status === "cancelled") {
+    showError(task.error || `The report ${task.status}.`);
+    $("request").disabled = false;
+  } else {
+    setTimeout(() => follow(statusUrl).catch(fail), POLL_MS);
+  }
+}
+
+function fail(error) {
+  showError(error.message);
+  $("request").disabled = false;
+}
+
+async function requestReport(event) {
+  event.preventDefault();
+  showError("");
+  sessionStorage.setItem("tasklane-api-key", $("api-key").value.trim());
+  const report = REPORTS[$("report").value];
+  const body = { format: $("format").value };
+  if (report.dates) Object.assign(body, { start_date: $("start-date").value, end_date: $("end-date").value });
+  $("request").disabled = true;
+  $("download").hidden = true;
+  $("job").hidden = false;
+  show({ status: "queued", progress: 0 });
+  try {
+    const accepted = await api(report.path, { method: "POST", body: JSON.stringify(body) });
+    await follow(accepted.status_url);
+  } catch (error) {
+    $("job").hidden = true;
+    fail(error);
+  }
+}
+
+function init() {
+  const today = new Date().toISOString().slice(0, 10);
+  const monthAgo = new Date(Date.now() - 30 * 86400000).toISOString().slice(0, 10);
+  $("start-date").value = monthAgo;
+  $("end-date").value = today;
+  $("api-key").value = sessionStorage.getItem("tasklane-api-key") || "";
+  $("report").addEventListener("change", refreshForm);
+  $("report-form").addEventListener("submit", requestReport);
+  refreshForm();
+}
+
+init();

@@ -1,0 +1,13 @@
+"""``tasklane-worker-payments``: run the payments worker (extra arguments go to celery worker)."""
+
+from __future__ import annotations
+
+from tasklane.worker import run_worker
+
+
+def main() -> None:
+    run_worker("tasklane_payments.app", queues=["payments"])
+
+
+if __name__ == "__main__":
+    main()

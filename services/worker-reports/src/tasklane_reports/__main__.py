@@ -1,0 +1,13 @@
+"""``tasklane-worker-reports``: run the reports worker (extra arguments go to celery worker)."""
+
+from __future__ import annotations
+
+from tasklane.worker import run_worker
+
+
+def main() -> None:
+    run_worker("tasklane_reports.app", queues=["reports"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Real, throwaway services for tests: PostgreSQL, Redis, SMTP, and managed subprocesses."""
