@@ -5,7 +5,8 @@ Two measurements for each, one server at a time so they never share the CPU:
 - latency at a fixed 200 requests/s from an open-loop generator in its own process (`benchmarks.loadgen`);
 - saturation throughput from `wrk` (one thread, 32 connections).
 Every webhook is a distinct, correctly signed `charge.success` for a real pending purchase, so each takes
-the full path: verify, store the event and its task record, publish, note the dispatch.
+the provider's whole answer path: cap the body, verify the signature, parse, and store the event in one
+INSERT. No payments worker runs, so the figures are the API's alone (the relay publishes later).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ SOURCES = {
     "tasklane_notifications": REPO / "services/worker-notifications/src/tasklane_notifications",
     "tasklane_reports": REPO / "services/worker-reports/src/tasklane_reports",
     "tasklane_payments": REPO / "services/worker-payments/src/tasklane_payments",
+    "tasklane_beat": REPO / "services/beat/src/tasklane_beat",
 }
 
 
@@ -54,7 +55,7 @@ def test_an_api_module_importing_a_worker_package_breaks_the_contract(tmp_path: 
     result = _lint_imports(root)
 
     assert result.returncode == 1
-    assert "The API publishes by task name and never imports worker code BROKEN" in result.stdout
+    assert "The API and beat publish by task name and never import worker code BROKEN" in result.stdout
     assert "tasklane_api.shortcut -> tasklane_notifications.mailer" in result.stdout
 
 
@@ -62,6 +63,20 @@ def test_the_api_distribution_does_not_depend_on_any_worker() -> None:
     declared = (REPO / "services/api/pyproject.toml").read_text()
 
     assert "tasklane-worker" not in declared
+
+
+def test_beat_importing_a_worker_package_breaks_the_contract(tmp_path: Path) -> None:
+    root = _copy_sources(tmp_path)
+    (root / "tasklane_beat" / "shortcut.py").write_text("from tasklane_reports import maintenance\n")
+
+    result = _lint_imports(root)
+
+    assert result.returncode == 1
+    assert "tasklane_beat.shortcut -> tasklane_reports.maintenance" in result.stdout
+
+
+def test_the_beat_distribution_depends_on_no_worker() -> None:
+    assert "tasklane-worker" not in (REPO / "services/beat/pyproject.toml").read_text()
 
 
 def test_a_worker_importing_another_worker_breaks_the_contract(tmp_path: Path) -> None:

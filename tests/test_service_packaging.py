@@ -21,6 +21,7 @@ SERVICES = {
     "worker-notifications": ("tasklane_notifications.app", "tasklane-worker-notifications"),
     "worker-reports": ("tasklane_reports.app", "tasklane-worker-reports"),
     "worker-payments": ("tasklane_payments.app", "tasklane-worker-payments"),
+    "beat": ("tasklane_beat.app", "tasklane-beat"),
 }
 
 

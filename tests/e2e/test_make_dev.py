@@ -53,6 +53,7 @@ def test_make_dev_serves_docs_and_delivers_a_welcome_email_to_the_mail_directory
         assert message["To"] == "dev@example.com"
         assert message["Subject"].startswith("Welcome to Demo Shop")
         assert (tmp_path / "tasklane.db").exists()
+        wait_for(lambda: "beat: Acquired lock" in stack.log(), timeout=60, what="beat to run its schedule")
     finally:
         stack.interrupt()
         try:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import kombu.exceptions
 import redis.exceptions
 from celery import Celery
+from pydantic import ValidationError
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
@@ -167,7 +168,15 @@ def redispatch_pending(
     published: list[str] = []
     try:
         for record in records:
-            _publish_record(celery, record)
+            try:
+                _publish_record(celery, record)
+            except (KeyError, ValidationError) as exc:
+                # A record no contract accepts any more (renamed task, changed payload) would block the
+                # relay forever; it fails visibly instead.
+                record.status = TaskStatus.FAILED
+                record.error = f"not queued: the stored message is no longer valid ({exc!r})"
+                record.finished_at = utcnow()
+                continue
             published.append(record.id)
     finally:
         session.commit()  # keep what went out, even if the broker failed part-way

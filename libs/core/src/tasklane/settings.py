@@ -6,10 +6,13 @@ The README's settings table documents each field.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+import json
+from typing import Any, Literal, NamedTuple
 
 from pydantic import (
     AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
     Field,
     NameEmail,
     SecretStr,
@@ -34,6 +37,25 @@ class TimeLimits(NamedTuple):
 
     soft: int
     hard: int
+
+
+class ScheduleOverride(BaseModel):
+    """A change to one beat schedule entry: a new interval (`every`, seconds) or crontab (`cron`, five
+    fields, UTC), extra task kwargs, a different `expires` (seconds), or `enabled: false`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    every: float | None = Field(None, gt=0)
+    cron: str | None = None
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    expires: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> ScheduleOverride:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give `every` or `cron`, not both")
+        return self
 
 
 class Settings(BaseSettings):
@@ -145,6 +167,40 @@ class Settings(BaseSettings):
     )
     readiness_timeout: float = Field(1.0, gt=0, description="Seconds each `/readyz` check may take.")
 
+    beat_schedule_overrides: dict[str, ScheduleOverride] = Field(
+        default_factory=dict,
+        description="JSON object changing beat's schedule by entry name, e.g. "
+        '`{"send-low-stock-alerts": {"every": 3600}, "deactivate-inactive-users": {"enabled": false}}`; '
+        "each entry takes `every` (seconds) or `cron` (UTC), `kwargs`, `expires`, `enabled`.",
+    )
+    beat_redis_url: str | None = Field(
+        None, description="Redis holding beat's schedule state and lock (default: the broker URL)."
+    )
+    beat_max_loop_interval: float = Field(
+        5.0, gt=0, description="Longest beat sleeps between checks of the schedule (seconds)."
+    )
+    beat_lock_timeout: int = Field(
+        30,
+        ge=2,
+        description="Seconds beat's lock outlives a beat that died without releasing it; a standby beat "
+        "takes over after this long.",
+    )
+    task_record_retention_days: int = Field(
+        90, ge=1, description="Finished task records older than this many days are deleted by maintenance."
+    )
+    user_inactivity_days: int = Field(
+        365, ge=1, description="Users inactive for longer than this many days are deactivated by maintenance."
+    )
+    maintenance_batch_size: int = Field(
+        1000, ge=1, le=100_000, description="Rows each maintenance batch deletes or updates per transaction."
+    )
+    undelivered_task_grace: int = Field(
+        30,
+        ge=1,
+        description="Seconds a committed task record may wait for its first publish before the "
+        "maintenance relay publishes it.",
+    )
+
     api_bind: str = Field("0.0.0.0:8000", description="Address gunicorn listens on.")
     api_workers: int = Field(2, ge=1, description="Gunicorn worker processes.")
     api_timeout: int = Field(30, ge=1, description="Seconds before gunicorn restarts a silent worker.")
@@ -154,6 +210,12 @@ class Settings(BaseSettings):
     api_keepalive: int = Field(5, ge=0, description="Seconds an idle keep-alive connection is held.")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+
+    @field_validator("beat_schedule_overrides", mode="before")
+    @classmethod
+    def _json_text(cls, value: object) -> object:
+        # The environment hands JSON over as text; so do callers building Settings from such values.
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("email_rate_limit", mode="before")
     @classmethod
@@ -169,6 +231,12 @@ class Settings(BaseSettings):
                     f"TASKLANE_{queue.upper()}_HARD_TIME_LIMIT ({limits.hard}) must be larger than "
                     f"TASKLANE_{queue.upper()}_SOFT_TIME_LIMIT ({limits.soft})"
                 )
+        if self.beat_lock_timeout <= self.beat_max_loop_interval:
+            raise ValueError(
+                f"TASKLANE_BEAT_LOCK_TIMEOUT ({self.beat_lock_timeout}) must exceed "
+                f"TASKLANE_BEAT_MAX_LOOP_INTERVAL ({self.beat_max_loop_interval}): beat refreshes its lock "
+                "once per loop"
+            )
         explicit_timeout = self.broker_visibility_timeout
         if explicit_timeout is not None and explicit_timeout <= self.longest_hold:
             raise ValueError(
@@ -207,6 +275,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or _DEV_DATABASE_URL
+
+    @property
+    def effective_beat_redis_url(self) -> str:
+        return self.beat_redis_url or self.broker_url
 
     @property
     def effective_result_backend_url(self) -> str:

@@ -19,6 +19,7 @@ from tasklane_api.routes import (
     credits,
     health,
     purchases,
+    reminders,
     reports,
     settings,
     tasks,
@@ -62,7 +63,19 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Tasklane API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.resources = resources
     install_error_handlers(app)
-    for module in (health, users, tasks, reports, artifacts, alerts, credits, purchases, settings, webhooks):
+    for module in (
+        health,
+        users,
+        tasks,
+        reports,
+        artifacts,
+        alerts,
+        credits,
+        purchases,
+        reminders,
+        settings,
+        webhooks,
+    ):
         app.include_router(module.router)
     app.mount("/ui", StaticFiles(packages=[("tasklane_api", "static/ui")], html=True), name="ui")
     app.openapi = lambda: _openapi_with_our_errors(app)  # type: ignore[method-assign]

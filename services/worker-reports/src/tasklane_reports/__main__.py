@@ -1,4 +1,7 @@
-"""``tasklane-worker-reports``: run the reports worker (extra arguments go to celery worker)."""
+"""``tasklane-worker-reports``: run the reports worker (extra arguments go to celery worker).
+
+It also consumes the ``maintenance`` queue by default; pass ``--queues`` to split that onto its own worker.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from tasklane.worker import run_worker
 
 
 def main() -> None:
-    run_worker("tasklane_reports.app", queues=["reports"])
+    run_worker("tasklane_reports.app", queues=["reports", "maintenance"])
 
 
 if __name__ == "__main__":

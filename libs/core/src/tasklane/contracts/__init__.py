@@ -4,12 +4,24 @@ The API and beat publish by name through these contracts and never import worker
 the same payload model again on receipt.
 """
 
-from tasklane.contracts import notifications, payments, reports
+from tasklane.contracts import maintenance, notifications, payments, reports
 from tasklane.contracts.base import Payload, TaskContract
+from tasklane.contracts.maintenance import (
+    CLEANUP_EXPIRED_ARTIFACTS,
+    CLEANUP_OLD_TASK_RECORDS,
+    DEACTIVATE_INACTIVE_USERS,
+    REDISPATCH_UNDELIVERED_TASKS,
+    CleanupExpiredArtifacts,
+    CleanupOldTaskRecords,
+    DeactivateInactiveUsers,
+    RedispatchUndeliveredTasks,
+)
 from tasklane.contracts.notifications import (
     CHECK_EXPIRING_PRODUCTS,
+    DISPATCH_DUE_REMINDERS,
     DISPATCH_EXPIRING_PRODUCTS,
     DISPATCH_LOW_STOCK_ALERTS,
+    DISPATCH_STOCK_MOVEMENT_REPORTS,
     SEND_CREDIT_PURCHASE_NOTIFICATION,
     SEND_LOW_CREDIT_ALERT,
     SEND_LOW_STOCK_ALERT,
@@ -19,6 +31,7 @@ from tasklane.contracts.notifications import (
     SEND_WELCOME_EMAIL,
     CheckExpiringProducts,
     Dispatch,
+    DispatchStockMovementReports,
     SendCreditPurchaseNotification,
     SendLowCreditAlert,
     SendLowStockAlert,
@@ -48,16 +61,21 @@ from tasklane.contracts.reports import (
 
 CONTRACTS: dict[str, TaskContract[Payload]] = {
     contract.name: contract
-    for module in (notifications, payments, reports)
+    for module in (maintenance, notifications, payments, reports)
     for contract in vars(module).values()
     if isinstance(contract, TaskContract)
 }
 
 __all__ = [
     "CHECK_EXPIRING_PRODUCTS",
+    "CLEANUP_EXPIRED_ARTIFACTS",
+    "CLEANUP_OLD_TASK_RECORDS",
     "CONTRACTS",
+    "DEACTIVATE_INACTIVE_USERS",
+    "DISPATCH_DUE_REMINDERS",
     "DISPATCH_EXPIRING_PRODUCTS",
     "DISPATCH_LOW_STOCK_ALERTS",
+    "DISPATCH_STOCK_MOVEMENT_REPORTS",
     "EXPORT_CUSTOMERS",
     "EXPORT_TRANSACTIONS",
     "GENERATE_INVENTORY_REPORT",
@@ -65,6 +83,7 @@ __all__ = [
     "GENERATE_USER_ACTIVITY_REPORT",
     "PROCESS_PAYMENT_WEBHOOK",
     "REDISPATCH_PAYMENT_EVENTS",
+    "REDISPATCH_UNDELIVERED_TASKS",
     "SEND_CREDIT_PURCHASE_NOTIFICATION",
     "SEND_LOW_CREDIT_ALERT",
     "SEND_LOW_STOCK_ALERT",
@@ -73,7 +92,11 @@ __all__ = [
     "SEND_STOCK_MOVEMENT_REPORT",
     "SEND_WELCOME_EMAIL",
     "CheckExpiringProducts",
+    "CleanupExpiredArtifacts",
+    "CleanupOldTaskRecords",
+    "DeactivateInactiveUsers",
     "Dispatch",
+    "DispatchStockMovementReports",
     "ExportCustomers",
     "ExportTransactions",
     "GenerateInventoryReport",
@@ -82,6 +105,7 @@ __all__ = [
     "Payload",
     "ProcessPaymentWebhook",
     "RedispatchPaymentEvents",
+    "RedispatchUndeliveredTasks",
     "SendCreditPurchaseNotification",
     "SendLowCreditAlert",
     "SendLowStockAlert",

@@ -52,6 +52,10 @@ class Dispatch(Payload):
     """Fan-out tasks take no arguments: they find their targets in the database."""
 
 
+class DispatchStockMovementReports(Payload):
+    period_days: int = Field(7, ge=1, le=365)
+
+
 SEND_WELCOME_EMAIL = TaskContract("notifications.send_welcome_email", SendWelcomeEmail)
 SEND_LOW_STOCK_ALERT = TaskContract("notifications.send_low_stock_alert", SendLowStockAlert)
 SEND_STOCK_MOVEMENT_REPORT = TaskContract("notifications.send_stock_movement_report", SendStockMovementReport)
@@ -64,3 +68,7 @@ SEND_CREDIT_PURCHASE_NOTIFICATION = TaskContract(
 SEND_REMINDER = TaskContract("notifications.send_reminder", SendReminder)
 DISPATCH_LOW_STOCK_ALERTS = TaskContract("notifications.dispatch_low_stock_alerts", Dispatch)
 DISPATCH_EXPIRING_PRODUCTS = TaskContract("notifications.dispatch_expiring_products", Dispatch)
+DISPATCH_STOCK_MOVEMENT_REPORTS = TaskContract(
+    "notifications.dispatch_stock_movement_reports", DispatchStockMovementReports
+)
+DISPATCH_DUE_REMINDERS = TaskContract("notifications.dispatch_due_reminders", Dispatch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, group
@@ -17,14 +18,19 @@ from tasklane.contracts import (
     CHECK_EXPIRING_PRODUCTS,
     DISPATCH_EXPIRING_PRODUCTS,
     DISPATCH_LOW_STOCK_ALERTS,
+    DISPATCH_STOCK_MOVEMENT_REPORTS,
     SEND_LOW_STOCK_ALERT,
+    SEND_STOCK_MOVEMENT_REPORT,
     CheckExpiringProducts,
     Dispatch,
+    DispatchStockMovementReports,
     Payload,
     SendLowStockAlert,
+    SendStockMovementReport,
     TaskContract,
 )
-from tasklane.db.models import Business, Product
+from tasklane.db.base import utcnow
+from tasklane.db.models import Business, Product, StockMovement
 from tasklane.worker import WorkerRuntime
 
 
@@ -79,4 +85,16 @@ def register(runtime: WorkerRuntime) -> None:
             CHECK_EXPIRING_PRODUCTS,
             lambda b: CheckExpiringProducts(business_id=b),
             only=has_expiry_dates,
+        )
+
+    @runtime.task(DISPATCH_STOCK_MOVEMENT_REPORTS)
+    def dispatch_stock_movement_reports(task: Task, payload: DispatchStockMovementReports) -> dict[str, int]:
+        """One stock movement summary per active business whose stock moved in the period."""
+        since = utcnow() - timedelta(days=payload.period_days)
+        moved = exists().where(StockMovement.business_id == Business.id, StockMovement.occurred_at >= since)
+        return fan_out(
+            runtime,
+            SEND_STOCK_MOVEMENT_REPORT,
+            lambda b: SendStockMovementReport(business_id=b, period_days=payload.period_days),
+            only=moved,
         )

@@ -1,18 +1,74 @@
+"""Reminders: picked up when due by a dispatcher beat runs every minute, then sent like any email.
+
+Due reminders are claimed with ``FOR UPDATE SKIP LOCKED`` and marked dispatched in the same transaction
+that records their send task (an outbox), so two dispatchers never both take one, a reminder deleted
+before it is claimed is never sent, and a broker outage delays a claimed reminder rather than losing it.
+Long-ETA Celery messages are avoided on purpose: Redis redelivers them after the visibility timeout.
+"""
+
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task
+from sqlalchemy import select
 
-from tasklane.contracts import SEND_REMINDER, SendReminder
-from tasklane.db.models import Reminder, ReminderStatus
-from tasklane.errors import PermanentTaskError
+from tasklane.contracts import DISPATCH_DUE_REMINDERS, SEND_REMINDER, Dispatch, SendReminder
+from tasklane.db.base import utcnow
+from tasklane.db.models import Reminder, ReminderStatus, TaskRecord
+from tasklane.errors import BrokerUnavailable, PermanentTaskError
+from tasklane.publishing import dispatch, record_task
 from tasklane_notifications.notifier import Notifier, nothing_to_send
 from tasklane_notifications.tasks.retry import email_task_options
+
+log = logging.getLogger(__name__)
 
 
 def register(notifier: Notifier) -> None:
     runtime = notifier.runtime
+
+    def claim_due(limit: int) -> list[TaskRecord]:
+        now = utcnow()
+        with runtime.database.transaction() as session:
+            due = session.scalars(
+                select(Reminder)
+                .where(Reminder.status == ReminderStatus.PENDING, Reminder.remind_at <= now)
+                .order_by(Reminder.remind_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            records = []
+            for reminder in due:
+                record = record_task(
+                    session,
+                    SEND_REMINDER,
+                    SendReminder(reminder_id=reminder.id),
+                    business_id=reminder.business_id,
+                )
+                reminder.status = ReminderStatus.DISPATCHED
+                reminder.task_id = record.id
+                reminder.dispatched_at = now
+                records.append(record)
+        return records
+
+    @runtime.task(DISPATCH_DUE_REMINDERS)
+    def dispatch_due_reminders(task: Task, payload: Dispatch) -> dict[str, int]:
+        """Hand every due reminder to ``send_reminder``, a page at a time."""
+        page = runtime.settings.dispatch_page_size
+        claimed = queued = 0
+        while True:
+            records = claim_due(page)
+            claimed += len(records)
+            with runtime.database.session() as session:
+                for record in records:
+                    try:
+                        dispatch(session, runtime.celery, record)
+                        queued += 1
+                    except BrokerUnavailable:
+                        log.warning("reminder task %s stays recorded until the broker is back", record.id)
+            if len(records) < page:
+                return {"claimed": claimed, "queued": queued}
 
     @runtime.task(SEND_REMINDER, **email_task_options(runtime.settings))
     def send_reminder(task: Task, payload: SendReminder) -> dict[str, Any]:

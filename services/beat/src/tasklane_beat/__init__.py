@@ -1,0 +1,1 @@
+"""Tasklane beat: the one scheduler, publishing recurring work by task name."""
