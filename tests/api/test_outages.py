@@ -137,7 +137,7 @@ def test_a_spend_during_a_broker_outage_keeps_its_alert_and_the_relay_sends_it_l
     celery = create_celery_app(settings)
     try:
         with database.session() as session:
-            assert alert_id in redispatch_pending(session, celery, older_than=timedelta(0))
+            assert alert_id in redispatch_pending(session, celery, older_than=timedelta(0)).published
         record = wait_until_finished(database, alert_id)
     finally:
         celery.close()

@@ -210,6 +210,11 @@ def test_deactivate_inactive_users_touches_only_users_inactive_past_the_period(
 def test_the_relay_publishes_committed_records_the_broker_never_took_except_payments(
     maintenance_celery: Celery, database: Database
 ) -> None:
+    # Older records no contract accepts fill the first batch; the relay must go on past them.
+    broken = [
+        add_record(database, TaskStatus.QUEUED, finished_days_ago=None, created_days_ago=1)
+        for _ in range(BATCH)
+    ]
     with database.transaction() as session:
         stranded = record_task(
             session,
@@ -234,6 +239,7 @@ def test_the_relay_publishes_committed_records_the_broker_never_took_except_paym
 
     assert relay.status == TaskStatus.COMPLETED, relay.error
     assert relay.result is not None and relay.result["published"] >= 1
+    assert relay.result["refused"] >= len(broken)
     delivered = wait_for_status(database, stranded.id, [TaskStatus.COMPLETED], timeout=30)
     assert delivered.dispatched_at is not None
     with database.session() as session:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -140,6 +141,18 @@ def enqueue(
     return record
 
 
+@dataclass
+class Redispatched:
+    """Ids of the records a relay pass published, and of those it failed as no longer valid."""
+
+    published: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def claimed(self) -> int:
+        return len(self.published) + len(self.refused)
+
+
 def redispatch_pending(
     session: Session,
     celery: Celery,
@@ -148,8 +161,8 @@ def redispatch_pending(
     names: Collection[str] | None = None,
     exclude_prefix: str | None = None,
     limit: int = 500,
-) -> list[str]:
-    """Publish queued records that were committed but never handed to the broker; return their ids.
+) -> Redispatched:
+    """Publish queued records that were committed but never handed to the broker.
 
     ``names`` narrows the relay to some tasks, ``exclude_prefix`` leaves out tasks another relay owns.
     """
@@ -165,7 +178,7 @@ def redispatch_pending(
     records = session.scalars(
         query.order_by(TaskRecord.created_at).limit(limit).with_for_update(skip_locked=True)
     ).all()
-    published: list[str] = []
+    outcome = Redispatched()
     try:
         for record in records:
             try:
@@ -176,8 +189,9 @@ def redispatch_pending(
                 record.status = TaskStatus.FAILED
                 record.error = f"not queued: the stored message is no longer valid ({exc!r})"
                 record.finished_at = utcnow()
+                outcome.refused.append(record.id)
                 continue
-            published.append(record.id)
+            outcome.published.append(record.id)
     finally:
         session.commit()  # keep what went out, even if the broker failed part-way
-    return published
+    return outcome

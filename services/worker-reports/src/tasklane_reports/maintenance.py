@@ -114,7 +114,7 @@ def register(runtime: WorkerRuntime, store: ArtifactStore) -> None:
     @runtime.task(REDISPATCH_UNDELIVERED_TASKS)
     def redispatch_undelivered_tasks(task: Task, payload: RedispatchUndeliveredTasks) -> dict[str, int]:
         """Publish task records committed while the broker was away (payments has its own relay)."""
-        published = 0
+        published = refused = 0
         while True:
             with runtime.database.session() as session:
                 batch = redispatch_pending(
@@ -124,6 +124,7 @@ def register(runtime: WorkerRuntime, store: ArtifactStore) -> None:
                     exclude_prefix="payments.",
                     limit=settings.maintenance_batch_size,
                 )
-            published += len(batch)
-            if len(batch) < settings.maintenance_batch_size:
-                return {"published": published}
+            published += len(batch.published)
+            refused += len(batch.refused)
+            if batch.claimed < settings.maintenance_batch_size:
+                return {"published": published, "refused": refused}
