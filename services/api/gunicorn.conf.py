@@ -11,6 +11,7 @@ workers = _settings.api_workers
 timeout = _settings.api_timeout
 graceful_timeout = _settings.api_graceful_timeout
 keepalive = _settings.api_keepalive
+reuse_port = _settings.api_reuse_port
 loglevel = _settings.log_level.lower()
 accesslog = "-"
 errorlog = "-"

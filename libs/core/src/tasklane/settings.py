@@ -159,6 +159,12 @@ class Settings(BaseSettings):
         description="Price of one AI credit per currency, in the currency's smallest unit (JSON object).",
     )
     webhook_max_bytes: int = Field(65536, ge=1024, description="Largest webhook body accepted (413 above).")
+    webhook_store_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a webhook waits for its event to be stored before it is answered 503, so the "
+        "provider delivers it again.",
+    )
     payment_relay_interval: float = Field(
         5.0,
         gt=0,
@@ -208,6 +214,12 @@ class Settings(BaseSettings):
         30, ge=1, description="Seconds in-flight requests get to finish on shutdown."
     )
     api_keepalive: int = Field(5, ge=0, description="Seconds an idle keep-alive connection is held.")
+    api_reuse_port: bool = Field(
+        True,
+        description="Give each gunicorn worker its own SO_REUSEPORT socket so the kernel spreads connections "
+        "evenly; with one shared socket, whichever worker wakes first takes a burst of connections and "
+        "keeps them. A worker that dies drops the connections still queued on its socket.",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
 

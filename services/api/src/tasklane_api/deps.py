@@ -17,7 +17,9 @@ from tasklane.settings import Settings
 from tasklane_api.resources import Resources
 
 
-def get_resources(request: Request) -> Resources:
+# Async although they do no I/O: a plain `def` dependency costs every request a trip through the
+# threadpool.
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
@@ -25,7 +27,7 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_settings(resources: ResourcesDep) -> Settings:
+async def get_settings(resources: ResourcesDep) -> Settings:
     return resources.settings
 
 
@@ -34,7 +36,7 @@ def get_session(resources: ResourcesDep) -> Iterator[Session]:
         yield session
 
 
-def get_celery(resources: ResourcesDep) -> Celery:
+async def get_celery(resources: ResourcesDep) -> Celery:
     return resources.celery
 
 

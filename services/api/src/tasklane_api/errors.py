@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError as DatabaseOperationalError
+from starlette.requests import ClientDisconnect
 
 from tasklane.errors import BrokerUnavailable
 from tasklane_api.schemas.errors import FieldError
@@ -17,6 +18,7 @@ from tasklane_api.schemas.errors import FieldError
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
+CLIENT_CLOSED_REQUEST = 499  # nginx's code for it; only ever seen in logs
 
 
 def _field_name(loc: Sequence[Any]) -> str:
@@ -71,6 +73,12 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _client_gone(_: Request, __: Exception) -> Response:
+    # The client hung up while sending its body: nobody is left to answer and nothing was done.
+    log.debug("client disconnected before its request was read")
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
@@ -82,4 +90,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)
     app.add_exception_handler(DatabaseOperationalError, _database_unavailable)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

@@ -56,13 +56,16 @@ def create_app(config: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await resources.waiters.start()
+        await resources.intake.start()
         yield
+        await resources.intake.stop()
         await resources.waiters.stop()
         resources.close()
 
     app = FastAPI(title="Tasklane API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.resources = resources
     install_error_handlers(app)
+    webhooks.install(app)  # first: the provider-facing hot path
     for module in (
         health,
         users,
@@ -74,7 +77,6 @@ def create_app(config: Settings | None = None) -> FastAPI:
         purchases,
         reminders,
         settings,
-        webhooks,
     ):
         app.include_router(module.router)
     app.mount("/ui", StaticFiles(packages=[("tasklane_api", "static/ui")], html=True), name="ui")

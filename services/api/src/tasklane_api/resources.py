@@ -11,6 +11,7 @@ from tasklane.celery_app import create_celery_app
 from tasklane.db.engine import Database
 from tasklane.settings import Settings
 from tasklane.task_events import TaskEventPublisher
+from tasklane_api.payments.intake import EventIntake
 from tasklane_api.payments.providers import PaymentProvider, providers
 from tasklane_api.waiting import TaskWaiters
 
@@ -24,6 +25,7 @@ class Resources:
     events: TaskEventPublisher
     waiters: TaskWaiters
     payment_providers: dict[str, PaymentProvider]
+    intake: EventIntake
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
@@ -36,6 +38,7 @@ class Resources:
             events=TaskEventPublisher(settings.broker_url),
             waiters=TaskWaiters(settings.broker_url),
             payment_providers=providers(settings),
+            intake=EventIntake(settings, database),
         )
 
     def close(self) -> None:

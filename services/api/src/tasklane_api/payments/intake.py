@@ -1,28 +1,35 @@
-"""Taking in a verified webhook event: one INSERT, then the answer.
+"""Taking in verified webhook events: stored durably in group commits, then answered.
 
-The event is the payments outbox: stored ``received`` (or ``ignored``, with why), it is picked up by the
+An event is the payments outbox: stored ``received`` (or ``ignored``, with why), it is picked up by the
 payments service's relay, which publishes its task; a PostgreSQL trigger wakes the relay at once. The
-provider's answer therefore depends on PostgreSQL alone, and a broker outage delays processing without
+provider's answer therefore depends on the database alone, and a broker outage delays processing without
 losing anything or slowing the answer.
+
+Requests do not each borrow a thread and a pooled connection. They hand their event to one writer
+coroutine per API process and wait on a future; the writer takes everything waiting (up to ``MAX_BATCH``),
+stores it with one statement (see ``event_store``), and answers every request once that statement has
+committed. Under light load a batch is one event and costs one round trip; under heavy load
+the round trip and the commit are shared by the whole batch. Nothing here leaves the event loop, so the
+webhook path pays for no thread hand-offs. No request is answered before its event is committed.
 """
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+import logging
+from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
-from typing import Any
 
-from sqlalchemy import BigInteger, String, Table, Uuid, bindparam, case, exists, literal, null, select, true
-from sqlalchemy.dialects import postgresql, sqlite
-
-from tasklane.db.base import JSONType, UTCDateTime, utcnow
+from tasklane.db.base import utcnow
 from tasklane.db.engine import Database
-from tasklane.db.models import CreditPurchase, PaymentEventStatus
-from tasklane.payment_events import EVENTS
+from tasklane.db.models import PaymentEventStatus
+from tasklane.settings import Settings
+from tasklane_api.payments.event_store import EventRefused, EventStore, Key, StoreUnavailable, event_store
 from tasklane_api.payments.providers import ProviderEvent
 
-PURCHASES: Table = CreditPurchase.__table__  # type: ignore[assignment]
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
 
 
 class Intake(StrEnum):
@@ -31,82 +38,110 @@ class Intake(StrEnum):
     IGNORED = "ignored"
 
 
-class _Statements:
-    """Built once per dialect and executed with parameters: the webhook path builds no SQL per request.
-
-    One statement stores the event and decides, from whether its reference is one of our purchases, if it
-    is ``received`` (for the relay) or ``ignored`` (recorded, with the reason).
-    """
-
-    COLUMNS = (
-        "id", "provider", "event_key", "event_type", "reference", "amount_minor", "currency", "payload",
-        "status", "note", "received_at",
-    )  # fmt: skip
-
-    def __init__(self, dialect: str) -> None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        ours = exists().where(
-            PURCHASES.c.reference == bindparam("reference", type_=String),
-            PURCHASES.c.provider == bindparam("provider", type_=String),
-        )
-        received, ignored = (
-            literal(PaymentEventStatus.RECEIVED.value),
-            literal(PaymentEventStatus.IGNORED.value),
-        )
-        row = select(
-            bindparam("id", type_=Uuid()),
-            bindparam("provider", type_=String),
-            bindparam("event_key", type_=String),
-            bindparam("event_type", type_=String),
-            bindparam("reference", type_=String),
-            bindparam("amount_minor", type_=BigInteger),
-            bindparam("currency", type_=String),
-            bindparam("payload", type_=JSONType),
-            case(
-                (bindparam("payment", type_=String) == "yes", case((ours, received), else_=ignored)),
-                else_=ignored,
-            ),
-            case(
-                (bindparam("payment", type_=String) != "yes", bindparam("not_processed", type_=String)),
-                (ours, null()),
-                else_=bindparam("unknown_reference", type_=String),
-            ),
-            bindparam("received_at", type_=UTCDateTime()),
-        ).where(true())  # SQLite needs a WHERE to tell INSERT ... SELECT ... ON CONFLICT apart
-        self.store = (
-            insert(EVENTS)
-            .from_select(self.COLUMNS, row)
-            .on_conflict_do_nothing(index_elements=[EVENTS.c.provider, EVENTS.c.event_key])
-            .returning(EVENTS.c.status)
-        )
+class IntakeUnavailable(Exception):
+    """The event was not confirmed stored (database unreachable, or too slow); the provider must retry."""
 
 
-@cache
-def _statements(dialect: str) -> _Statements:
-    return _Statements(dialect)
+@dataclass(frozen=True)
+class _Delivery:
+    provider: str
+    event: ProviderEvent
+    future: asyncio.Future[Intake]
+
+    @property
+    def key(self) -> Key:
+        return self.provider, self.event.event_key
+
+    def settle(self, outcome: Intake | BaseException) -> None:
+        if self.future.done():  # the request gave up waiting (and answered 503); the provider redelivers
+            return
+        if isinstance(outcome, BaseException):
+            self.future.set_exception(outcome)
+        else:
+            self.future.set_result(outcome)
 
 
-def take_in(database: Database, provider: str, event: ProviderEvent) -> Intake:
-    amount, currency = event.payment if event.payment is not None else (None, None)
-    params: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "provider": provider,
-        "event_key": event.event_key,
-        "event_type": event.event_type,
-        "reference": event.reference,
-        "amount_minor": amount,
-        "currency": currency,
-        "payload": event.payload,
-        "payment": "yes" if event.payment is not None else "no",
-        "not_processed": f"{event.event_type} events are recorded, not processed",
-        "unknown_reference": f"no credit purchase has reference {event.reference}",
-        "received_at": utcnow(),
-    }
-    with database.engine.connect() as connection:
-        status = connection.execute(
-            _statements(database.engine.dialect.name).store, params
-        ).scalar_one_or_none()
-        connection.commit()
-    if status is None:
-        return Intake.DUPLICATE
-    return Intake.QUEUED if status == PaymentEventStatus.RECEIVED else Intake.IGNORED
+class EventIntake:
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self._timeout = settings.webhook_store_timeout
+        self._store: EventStore = event_store(settings, database)
+        self._queue: asyncio.Queue[_Delivery | None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_forever(), name="tasklane-webhook-intake")
+
+    async def stop(self) -> None:
+        """Store what is already handed over, then end the writer."""
+        if self._writer is not None and self._queue is not None:
+            self._queue.put_nowait(None)
+            await self._writer
+            self._writer = None
+        await self._store.close()
+
+    async def take_in(self, provider: str, event: ProviderEvent) -> Intake:
+        """Store ``event``; return once it is committed. Raises ``IntakeUnavailable`` when the database
+        is unreachable or slower than the timeout, ``EventRefused`` when it refuses this event."""
+        if self._queue is None:
+            raise RuntimeError("the webhook intake is not started")
+        future: asyncio.Future[Intake] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Delivery(provider, event, future))
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await future
+        except TimeoutError:
+            raise IntakeUnavailable(f"the event was not stored within {self._timeout:g} s") from None
+
+    async def _write_forever(self) -> None:
+        assert self._queue is not None
+        while True:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch, stopping = [first], False
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                delivery = self._queue.get_nowait()
+                if delivery is None:
+                    stopping = True
+                    break
+                batch.append(delivery)
+            await self._write(batch)
+            if stopping:
+                return
+
+    async def _write(self, batch: list[_Delivery]) -> None:
+        try:
+            outcomes: list[Intake | BaseException] = list(await self._store_batch(batch))
+        except EventRefused as exc:
+            if len(batch) > 1:
+                # An event the database refuses must not fail the others it was batched with.
+                for delivery in batch:
+                    await self._write([delivery])
+                return
+            log.error("the database refused a webhook event: %s", exc)
+            outcomes = [exc]
+        except StoreUnavailable as exc:
+            log.error("could not store %d webhook event(s): %s", len(batch), exc)
+            outcomes = [IntakeUnavailable(f"the database is unavailable ({exc})")] * len(batch)
+        except Exception as exc:
+            log.exception("could not store %d webhook event(s)", len(batch))
+            outcomes = [exc] * len(batch)
+        for delivery, outcome in zip(batch, outcomes, strict=True):
+            delivery.settle(outcome)
+
+    async def _store_batch(self, batch: list[_Delivery]) -> list[Intake]:
+        """Only the first delivery of an event in the batch is inserted, so the rest, like redeliveries
+        stored earlier or by another process, are duplicates."""
+        first: dict[Key, _Delivery] = {}
+        for delivery in batch:
+            first.setdefault(delivery.key, delivery)
+        stored = await self._store.store([(d.provider, d.event) for d in first.values()], utcnow())
+        outcomes = []
+        for delivery in batch:
+            status = stored.get(delivery.key) if first[delivery.key] is delivery else None
+            if status is None:
+                outcomes.append(Intake.DUPLICATE)
+            else:
+                outcomes.append(Intake.QUEUED if status == PaymentEventStatus.RECEIVED else Intake.IGNORED)
+        return outcomes

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tasklane.settings import Settings
 
@@ -27,12 +26,16 @@ class ProviderEvent:
     event_type: str
     event_key: str  # unique per provider: a redelivery of the same event has the same key
     reference: str | None
-    payload: dict[str, Any]
+    document: str  # the verified body, a JSON object, stored as the event's payload
     payment: tuple[int, str] | None  # (amount in minor units, currency) when this confirms a payment
 
 
 class PaymentProvider(Protocol):
     name: str
+    title: str  # for documentation: "Paystack"
+    description: str  # which events it sends and how they are signed, for the API reference
+
+    def __init__(self, settings: Settings) -> None: ...
 
     @property
     def configured(self) -> bool: ...
@@ -45,18 +48,20 @@ class PaymentProvider(Protocol):
 
 
 class _PaystackData(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Only the fields read here are validated; the whole document is stored as the payload. They are
+    # bounded as the columns that store them are, so an oversized value is a 400 naming it, not a 500.
+    model_config = ConfigDict(extra="ignore")
 
-    id: int | str | None = None
-    reference: str
-    amount: int | None = None
-    currency: str | None = None
+    id: int | Annotated[str, Field(max_length=64)] | None = None
+    reference: str = Field(min_length=1, max_length=64)
+    amount: int | None = Field(None, ge=0, le=2**63 - 1)
+    currency: str | None = Field(None, pattern="^[A-Za-z]{3}$")
 
 
 class _PaystackEvent(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
-    event: str
+    event: str = Field(min_length=1, max_length=100)
     data: _PaystackData
 
 
@@ -65,6 +70,12 @@ class Paystack:
     ``charge.success`` confirms a payment, amounts are in the currency's smallest unit."""
 
     name = "paystack"
+    title = "Paystack"
+    description = (
+        "Paystack signs the raw body: `X-Paystack-Signature` is its hex HMAC-SHA512 keyed with the secret "
+        "key. `charge.success` confirms a credit purchase (amount in the currency's smallest unit); other "
+        "events are recorded, not processed."
+    )
     signature_header = "x-paystack-signature"
     payment_events = frozenset({"charge.success"})
 
@@ -88,13 +99,15 @@ class Paystack:
 
     def parse(self, body: bytes) -> ProviderEvent:
         try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise InvalidEvent(f"body: not valid JSON ({exc})") from None
-        try:
-            event = _PaystackEvent.model_validate(document)
+            document = body.decode()
+            event = _PaystackEvent.model_validate_json(document)
+        except UnicodeDecodeError as exc:
+            raise InvalidEvent(f"body: not UTF-8 ({exc.reason})") from None
         except ValidationError as exc:
             first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                reason = first["msg"].removeprefix("Invalid JSON: ")
+                raise InvalidEvent(f"body: not valid JSON ({reason})") from None
             field = ".".join(str(part) for part in first["loc"]) or "body"
             raise InvalidEvent(f"{field}: {first['msg']}") from None
         data = event.data
@@ -108,10 +121,13 @@ class Paystack:
             event_type=event.event,
             event_key=f"{event.event}:{data.id if data.id is not None else data.reference}",
             reference=data.reference,
-            payload=document,
+            document=document,
             payment=payment,
         )
 
 
+PROVIDERS: tuple[type[PaymentProvider], ...] = (Paystack,)
+
+
 def providers(settings: Settings) -> dict[str, PaymentProvider]:
-    return {"paystack": Paystack(settings)}
+    return {provider.name: provider(settings) for provider in PROVIDERS}
