@@ -142,22 +142,24 @@ class PostgresEventStore:
             )
         return self._connection
 
-    async def _execute(self, params: dict[str, Any]) -> dict[Key, PaymentEventStatus]:
-        connection = await self._connect()
+    async def _execute(
+        self, connection: psycopg.AsyncConnection[Any], params: dict[str, Any]
+    ) -> dict[Key, PaymentEventStatus]:
         cursor = await connection.execute(_INSERT_SQL, params)
         return _new_statuses(await cursor.fetchall())
 
     async def store(self, events: Events, now: datetime) -> dict[Key, PaymentEventStatus]:
         params = {**_batch_columns(events), "received_at": now}
         try:
+            kept = await self._connect()
             try:
-                return await self._execute(params)
+                return await self._execute(kept, params)
             except psycopg.OperationalError:
-                if self._connection is not None and not self._connection.closed:
+                if not kept.closed:
                     raise
                 # The kept connection had died (a database restart, say). Storing again on a fresh one is
                 # safe: events the lost statement did store come back as duplicates, which is still 200.
-                return await self._execute(params)
+                return await self._execute(await self._connect(), params)
         except psycopg.OperationalError as exc:
             await self.close()
             raise StoreUnavailable(str(exc).strip()) from exc
