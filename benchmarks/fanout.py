@@ -7,6 +7,7 @@ no groups). Both publish the same messages to the same Redis in the same run; th
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import uuid
@@ -16,15 +17,10 @@ import redis
 from sqlalchemy import insert
 
 from benchmarks.services import bench_services
-from tasklane.contracts import SEND_LOW_STOCK_ALERT, SendLowStockAlert
+from tasklane.contracts.notifications import SEND_LOW_STOCK_ALERT, SendLowStockAlert
 from tasklane.db.engine import Database
 from tasklane.db.models import Business, Product
-from tasklane.settings import Settings
-from tasklane.worker import WorkerRuntime
-from tasklane_notifications.mailer import Mailer
-from tasklane_notifications.notifier import Notifier
-from tasklane_notifications.tasks import register_all
-from tasklane_notifications.tasks.dispatch import fan_out
+from tests.harness.stack import Services, tasklane_env
 
 
 def seed(database: Database, count: int) -> list[uuid.UUID]:
@@ -43,14 +39,18 @@ def seed(database: Database, count: int) -> list[uuid.UUID]:
     return ids
 
 
-def run(businesses: int, repeats: int, settings: Settings) -> None:
-    runtime = WorkerRuntime(settings, name="bench")
-    register_all(Notifier(runtime, Mailer(settings)))
+def run(businesses: int, repeats: int, services: Services) -> None:
+    # The dispatcher as the notifications worker has it: its app boots from the environment.
+    os.environ.update(tasklane_env(services))
+    from tasklane_notifications.app import runtime
+    from tasklane_notifications.tasks.dispatch import fan_out
+
+    settings = runtime.settings
     ids = seed(runtime.database, businesses)
     broker = redis.Redis.from_url(settings.broker_url)
 
     def dispatcher() -> int:
-        return fan_out(runtime, SEND_LOW_STOCK_ALERT, lambda b: SendLowStockAlert(business_id=b))["queued"]
+        return fan_out(SEND_LOW_STOCK_ALERT, lambda b: SendLowStockAlert(business_id=b))["queued"]
 
     def bare_loop() -> int:
         for business_id in ids:
@@ -88,8 +88,8 @@ def main() -> None:
     parser.add_argument("--businesses", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    with bench_services() as (_, settings):
-        run(args.businesses, args.repeats, settings)
+    with bench_services() as (services, _):
+        run(args.businesses, args.repeats, services)
 
 
 if __name__ == "__main__":

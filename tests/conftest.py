@@ -15,7 +15,6 @@ from tasklane.admin import create_business
 from tasklane.celery_app import create_celery_app
 from tasklane.db.engine import Database
 from tasklane.db.migrate import upgrade
-from tasklane.demo_data import DemoSpec, generate
 from tasklane.settings import Settings
 from tasklane_api.main import create_app
 from tests.harness.postgres_server import PostgresServer
@@ -23,6 +22,7 @@ from tests.harness.processes import ManagedProcess
 from tests.harness.redis_server import RedisServer
 from tests.harness.smtp_server import SmtpServer
 from tests.harness.stack import Services, settings_from_env, start_worker, tasklane_env
+from tools.demo_data import DemoSpec, generate
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The API never imports worker code: import-linter enforces it, and this shows the check has teeth."""
+"""Import boundaries: import-linter contracts made from the routing map and the workspace, with teeth."""
 
 from __future__ import annotations
 
@@ -7,26 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tasklane.routing import QUEUES
 from tests.harness.stack import REPO
-
-SOURCES = {
-    "tasklane": REPO / "libs/core/src/tasklane",
-    "tasklane_api": REPO / "services/api/src/tasklane_api",
-    "tasklane_notifications": REPO / "services/worker-notifications/src/tasklane_notifications",
-    "tasklane_reports": REPO / "services/worker-reports/src/tasklane_reports",
-    "tasklane_payments": REPO / "services/worker-payments/src/tasklane_payments",
-    "tasklane_beat": REPO / "services/beat/src/tasklane_beat",
-}
+from tools.import_contracts import MissingTaskPackage, contracts, write_config
+from tools.workspace import members
 
 
-def _lint_imports(source_root: Path) -> subprocess.CompletedProcess[str]:
+def _sources(tmp_path: Path) -> Path:
+    """Every member's package, copied side by side, so a test can add a module without touching the tree."""
+    root = tmp_path / "src"
+    for member in members():
+        shutil.copytree(member.source, root / member.package)
+    return root
+
+
+def _lint_imports(source_root: Path, config: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "lint-imports"),
-            "--config",
-            str(REPO / "pyproject.toml"),
-            "--no-cache",
-        ],
+        [str(Path(sys.executable).parent / "lint-imports"), "--config", str(config), "--no-cache"],
         cwd=source_root,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(source_root)},
         capture_output=True,
@@ -35,55 +34,88 @@ def _lint_imports(source_root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _copy_sources(tmp_path: Path) -> Path:
-    for package, path in SOURCES.items():
-        shutil.copytree(path, tmp_path / package)
-    return tmp_path
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "importlinter.ini")
 
 
-def test_the_real_tree_keeps_its_contracts(tmp_path: Path) -> None:
-    result = _lint_imports(_copy_sources(tmp_path))
+def test_the_real_tree_keeps_its_contracts(tmp_path: Path, config: Path) -> None:
+    result = _lint_imports(_sources(tmp_path), config)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
 
-def test_an_api_module_importing_a_worker_package_breaks_the_contract(tmp_path: Path) -> None:
-    root = _copy_sources(tmp_path)
-    (root / "tasklane_api" / "shortcut.py").write_text("from tasklane_notifications import mailer\n")
+def test_the_contracts_come_from_the_routing_map_and_the_workspace() -> None:
+    table = contracts(members(), QUEUES)
+    by_name = {c["name"]: c for c in table["contracts"]}
 
-    result = _lint_imports(root)
+    workers = by_name["Workers never import each other"]["modules"]
+    assert {"tasklane_notifications", "tasklane_payments", "tasklane_reports"} <= set(workers)
+    assert "tasklane_maintenance" not in workers, "a library hosted by a worker is no worker"
+    publishers = by_name["Publishers publish by task name and never import task code"]
+    assert sorted(publishers["source_modules"]) == ["tasklane_api", "tasklane_beat"]
+    assert sorted(publishers["forbidden_modules"]) == sorted(f"tasklane_{q}" for q in QUEUES)
+    assert "tasklane_maintenance" in by_name["Hosted task packages import no service"]["source_modules"]
+
+
+def test_a_new_worker_member_joins_the_contracts_with_no_list_edited(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "libs", tmp_path / "libs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "services", tmp_path / "services", ignore=shutil.ignore_patterns("__pycache__"))
+    member = tmp_path / "services/worker-exports"
+    (member / "src/tasklane_exports").mkdir(parents=True)
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "tasklane-worker-exports"\n\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/tasklane_exports"]\n'
+    )
+
+    table = contracts(members(tmp_path), (*QUEUES, "exports"))
+
+    workers = next(c for c in table["contracts"] if c["type"] == "independence")["modules"]
+    assert "tasklane_exports" in workers
+    assert "tasklane_exports" in table["root_packages"]
+
+
+def test_a_queue_no_member_serves_is_refused_by_name() -> None:
+    with pytest.raises(MissingTaskPackage, match=r"queue 'exports'.*tasklane_exports"):
+        contracts(members(), (*QUEUES, "exports"))
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported", "broken"),
+    [
+        (
+            "tasklane_api",
+            "tasklane_notifications.mailer",
+            "Publishers publish by task name and never import task code",
+        ),
+        (
+            "tasklane_beat",
+            "tasklane_maintenance.reconciler",
+            "Publishers publish by task name and never import task code",
+        ),
+        ("tasklane_reports", "tasklane_notifications.mailer", "Workers never import each other"),
+        ("tasklane_maintenance", "tasklane_reports.job", "Hosted task packages import no service"),
+        ("tasklane", "tasklane_api.deps", "The shared core imports no other member"),
+    ],
+)
+def test_an_import_across_a_boundary_breaks_its_contract(
+    tmp_path: Path, config: Path, importer: str, imported: str, broken: str
+) -> None:
+    root = _sources(tmp_path)
+    module, name = imported.rsplit(".", 1)
+    (root / importer / "shortcut.py").write_text(f"from {module} import {name}\n")
+
+    result = _lint_imports(root, config)
 
     assert result.returncode == 1
-    assert "The API and beat publish by task name and never import worker code BROKEN" in result.stdout
-    assert "tasklane_api.shortcut -> tasklane_notifications.mailer" in result.stdout
+    assert f"{broken} BROKEN" in result.stdout
+    assert f"{importer}.shortcut -> {imported}" in result.stdout
 
 
-def test_the_api_distribution_does_not_depend_on_any_worker() -> None:
-    declared = (REPO / "services/api/pyproject.toml").read_text()
+@pytest.mark.parametrize("service", ["api", "beat"])
+def test_the_publishers_distributions_depend_on_no_task_code(service: str) -> None:
+    declared = (REPO / f"services/{service}/pyproject.toml").read_text()
 
     assert "tasklane-worker" not in declared
-
-
-def test_beat_importing_a_worker_package_breaks_the_contract(tmp_path: Path) -> None:
-    root = _copy_sources(tmp_path)
-    (root / "tasklane_beat" / "shortcut.py").write_text("from tasklane_reports import maintenance\n")
-
-    result = _lint_imports(root)
-
-    assert result.returncode == 1
-    assert "tasklane_beat.shortcut -> tasklane_reports.maintenance" in result.stdout
-
-
-def test_the_beat_distribution_depends_on_no_worker() -> None:
-    assert "tasklane-worker" not in (REPO / "services/beat/pyproject.toml").read_text()
-
-
-def test_a_worker_importing_another_worker_breaks_the_contract(tmp_path: Path) -> None:
-    root = _copy_sources(tmp_path)
-    (root / "tasklane_reports" / "shortcut.py").write_text("from tasklane_notifications import mailer\n")
-
-    result = _lint_imports(root)
-
-    assert result.returncode == 1
-    assert "Workers never import each other BROKEN" in result.stdout
+    assert "tasklane-maintenance" not in declared

@@ -148,6 +148,14 @@ def test_an_idempotency_key_makes_a_retried_spend_count_once(
     assert retry.json() == {"balance": "40.00", "low_credit_alert_task_id": None, "replayed": True}
     assert other.json()["balance"] == "30.00"
 
+    # Any key up to 255 characters works, however little room the ledger's reference column has.
+    long_key = "k" * 255
+    first_long = _spend(api, tenant, "5", **{"Idempotency-Key": long_key})
+    retry_long = _spend(api, tenant, "5", **{"Idempotency-Key": long_key})
+    assert first_long.json()["balance"] == retry_long.json()["balance"] == "25.00"
+    assert retry_long.json()["replayed"] is True
+    assert _spend(api, tenant, "5", **{"Idempotency-Key": "k" * 256}).status_code == 422
+
 
 @pytest.mark.usefixtures("notifications_worker")
 def test_100_concurrent_spends_never_drive_the_balance_negative_and_alert_once(

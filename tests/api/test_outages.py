@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tasklane.celery_app import create_celery_app
+from tasklane.db.base import utcnow
 from tasklane.db.engine import Database
 from tasklane.db.models import Business, TaskRecord, TaskStatus, User
-from tasklane.publishing import redispatch_pending
 from tasklane_api.main import create_app
+from tasklane_maintenance.reconciler import Reconciler
 from tests.conftest import Tenant
 from tests.harness.postgres_server import PostgresServer
 from tests.harness.redis_server import RedisServer
@@ -136,8 +137,8 @@ def test_a_spend_during_a_broker_outage_keeps_its_alert_and_the_relay_sends_it_l
     worker = start_worker(env, concurrency=1)
     celery = create_celery_app(settings)
     try:
-        with database.session() as session:
-            assert alert_id in redispatch_pending(session, celery, older_than=timedelta(0)).published
+        now_past_the_grace = utcnow() + timedelta(seconds=settings.undelivered_task_grace)
+        assert alert_id in Reconciler(settings, database, celery).run(now=now_past_the_grace).published
         record = wait_until_finished(database, alert_id)
     finally:
         celery.close()

@@ -113,13 +113,43 @@ def test_invalid_user_body_is_422_naming_the_field(
         )
 
 
-def test_malformed_json_is_422_with_a_readable_detail(api: TestClient, tenant: Tenant) -> None:
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b'{"email": ', "body: not valid JSON (Expecting value)"),
+        (b'{"email": "\xff"}', "body: not valid UTF-8 (invalid start byte at byte 11)"),
+    ],
+)
+def test_a_body_that_is_not_json_is_400_saying_so_and_creates_nothing(
+    api: TestClient, tenant: Tenant, database: Database, body: bytes, detail: str
+) -> None:
     response = api.post(
-        "/v1/users", content=b'{"email": ', headers={**tenant.headers, "Content-Type": "application/json"}
+        "/v1/users", content=body, headers={**tenant.headers, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": detail}
+    with database.session() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(User).where(User.business_id == tenant.id)) == 0
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), [(r"Nul\u0000", "NUL"), (r"Half \ud800", "should be a valid string")]
+)
+def test_text_the_database_cannot_store_is_422_naming_the_field(
+    api: TestClient, tenant: Tenant, name: str, message: str
+) -> None:
+    body = f'{{"email": "text@example.com", "name": "{name}"}}'.encode()
+
+    response = api.post(
+        "/v1/users", content=body, headers={**tenant.headers, "Content-Type": "application/json"}
     )
 
     assert response.status_code == 422
-    assert "not valid JSON" in response.json()["detail"]
+    assert response.json()["detail"].startswith("name: ")
+    assert message in response.json()["detail"]
 
 
 def test_redelivered_welcome_message_sends_one_email(

@@ -14,7 +14,7 @@ from tests.harness.stack import BIN, Services, fresh_broker_url, tasklane_env
 
 QUEUES = ("notifications", "maintenance", "payments", "reports")
 ARTIFACTS = "maintenance.cleanup_expired_artifacts"
-RELAY = "maintenance.redispatch_undelivered_tasks"
+RELAY = "maintenance.reconcile_task_records"
 LOCK_TIMEOUT = 3
 
 
@@ -42,7 +42,7 @@ def test_two_beats_at_once_publish_each_due_entry_once_per_tick_and_hand_over_wi
     env = beat_env(
         services,
         broker,
-        only(cleanup_expired_artifacts={"every": 2}, redispatch_undelivered_tasks={"every": 3}),
+        only(cleanup_expired_artifacts={"every": 2}, reconcile_task_records={"every": 3}),
     )
     with BrokerWatcher(broker, QUEUES) as watcher:
         first = start_beat(env, "beat-old")
@@ -91,7 +91,7 @@ def test_a_killed_beat_restarted_after_a_due_time_runs_the_missed_tick_once_from
             time.sleep(3)  # room for a duplicate to show up, if there were one
             times = watcher.times(ARTIFACTS)
             state = subprocess.run(
-                [str(BIN / "tasklane"), "beat", "schedule", "--json"],
+                [str(BIN / "tasklane-beat"), "schedule", "--json"],
                 env=env,
                 capture_output=True,
                 text=True,

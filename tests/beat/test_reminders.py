@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tasklane.celery_app import create_celery_app
-from tasklane.contracts import DISPATCH_DUE_REMINDERS, Dispatch
+from tasklane.contracts.notifications import DISPATCH_DUE_REMINDERS, Dispatch
 from tasklane.db.engine import Database
 from tasklane.db.models import Reminder, ReminderStatus, SentNotification, TaskStatus
 from tasklane_beat.schedule import SCHEDULE

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from celery.schedules import crontab
 
-from tasklane.settings import ConfigurationError, Settings
+from tasklane.settings import ConfigurationError
 from tasklane_beat.schedule import SCHEDULE, Entry, celery_beat_schedule, effective_schedule
+from tasklane_beat.settings import BeatSettings
 from tests.harness.stack import BIN, Services, fresh_broker_url, tasklane_env
 
 DEFAULTS = {
@@ -21,13 +22,13 @@ DEFAULTS = {
     "cleanup-expired-artifacts": ("maintenance.cleanup_expired_artifacts", "cron 15 * * * *"),
     "cleanup-old-task-records": ("maintenance.cleanup_old_task_records", "cron 0 3 * * *"),
     "deactivate-inactive-users": ("maintenance.deactivate_inactive_users", "cron 0 2 * * *"),
-    "redispatch-undelivered-tasks": ("maintenance.redispatch_undelivered_tasks", "every 60s"),
+    "reconcile-task-records": ("maintenance.reconcile_task_records", "every 30s"),
     "redispatch-payment-events": ("payments.redispatch_stored_events", "every 300s"),
 }
 
 
-def settings_with(overrides: dict[str, object]) -> Settings:
-    return Settings(environment="development", beat_schedule_overrides=overrides)  # type: ignore[arg-type]
+def settings_with(overrides: dict[str, object]) -> BeatSettings:
+    return BeatSettings(environment="development", beat_schedule_overrides=overrides)  # type: ignore[arg-type]
 
 
 def period(entry: Entry) -> timedelta:
@@ -126,7 +127,7 @@ def test_tasklane_beat_schedule_prints_the_effective_schedule_with_next_runs(ser
         ),
     )
     table = subprocess.run(
-        [str(BIN / "tasklane"), "beat", "schedule"], env=env, capture_output=True, text=True, check=True
+        [str(BIN / "tasklane-beat"), "schedule"], env=env, capture_output=True, text=True, check=True
     ).stdout
     rows = {
         line.split()[0]: line.split()
@@ -139,7 +140,7 @@ def test_tasklane_beat_schedule_prints_the_effective_schedule_with_next_runs(ser
 
     listing = json.loads(
         subprocess.run(
-            [str(BIN / "tasklane"), "beat", "schedule", "--json"],
+            [str(BIN / "tasklane-beat"), "schedule", "--json"],
             env=env,
             capture_output=True,
             text=True,

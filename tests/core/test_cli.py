@@ -9,13 +9,16 @@ from sqlalchemy import func, select
 from tasklane.apikeys import hash_api_key
 from tasklane.db.engine import Database
 from tasklane.db.models import ApiKey, Business, Product, SaleLineItem, SalesTransaction
+from tests.harness.stack import REPO
 
 TASKLANE = str(Path(sys.executable).parent / "tasklane")
+DEMO_DATA = [sys.executable, "-m", "tools.demo_data"]  # development tooling, not in the core's CLI
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [*DEMO_DATA, *args[1:]] if args[0] == "demo-data" else [TASKLANE, *args]
     return subprocess.run(
-        [TASKLANE, *args], env=env, capture_output=True, text=True, check=False, timeout=120
+        command, env=env, cwd=REPO, capture_output=True, text=True, check=False, timeout=120
     )
 
 
@@ -75,3 +78,22 @@ def test_demo_data_fills_a_business_consistently(env: dict[str, str], database: 
         )
     assert (products, sales) == (20, 500)
     assert totals_match == 500
+
+
+def test_demo_data_adds_to_a_business_again_and_beside_others_with_the_same_seed(
+    env: dict[str, str], database: Database
+) -> None:
+    created = _run(env, "admin", "create-business", "--name", "Refill", "--email", "refill@shop.test")
+    assert created.returncode == 0, created.stderr
+    args = ("demo-data", "--products", "5", "--customers", "3", "--sales", "20", "--seed", "9")
+
+    runs = [_run(env, *args, "--business-email", "refill@shop.test") for _ in range(2)]
+    beside = _run(env, *args)
+
+    assert [r.returncode for r in (*runs, beside)] == [0, 0, 0], [r.stderr[-2000:] for r in (*runs, beside)]
+    with database.session() as session:
+        business = session.scalars(select(Business).where(Business.owner_email == "refill@shop.test")).one()
+        skus = session.scalars(select(Product.sku).where(Product.business_id == business.id)).all()
+        sales = session.scalar(select(func.count()).where(SalesTransaction.business_id == business.id))
+    assert sorted(skus) == [f"SKU-{i:05d}" for i in range(1, 11)]
+    assert sales == 40

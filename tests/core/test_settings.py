@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tasklane.settings import QUEUES, ConfigurationError, Settings, load_settings
+from tasklane_notifications.settings import NotificationsSettings
+from tools.settings_doc import OWNERS, AllSettings, declared
 
 SECRET = "s" * 40
 
@@ -11,12 +13,12 @@ def test_production_requires_a_database_url_and_a_signing_secret(monkeypatch: py
     monkeypatch.setenv("TASKLANE_ENVIRONMENT", "production")
 
     with pytest.raises(ConfigurationError, match="TASKLANE_DATABASE_URL is required outside development"):
-        load_settings()
+        load_settings(Settings)
     monkeypatch.setenv("TASKLANE_DATABASE_URL", "postgresql+psycopg://db/tasklane")
     with pytest.raises(ConfigurationError, match="TASKLANE_SIGNING_SECRET is required outside development"):
-        load_settings()
+        load_settings(Settings)
     monkeypatch.setenv("TASKLANE_SIGNING_SECRET", SECRET)
-    assert load_settings().signing_key == SECRET.encode()
+    assert load_settings(Settings).signing_key == SECRET.encode()
 
 
 def test_the_environment_defaults_to_production_so_nothing_insecure_is_implied(
@@ -25,7 +27,7 @@ def test_the_environment_defaults_to_production_so_nothing_insecure_is_implied(
     monkeypatch.delenv("TASKLANE_ENVIRONMENT", raising=False)
 
     with pytest.raises(ConfigurationError):
-        load_settings()
+        load_settings(Settings)
 
 
 @pytest.mark.parametrize("secret", ["changethis", "short-but-random"])
@@ -48,7 +50,7 @@ def test_values_come_from_tasklane_environment_variables(monkeypatch: pytest.Mon
     monkeypatch.setenv("TASKLANE_REPORTS_HARD_TIME_LIMIT", "900")
     monkeypatch.setenv("TASKLANE_SMTP_SENDER", "Shop <shop@example.com>")
 
-    settings = load_settings()
+    settings = load_settings(NotificationsSettings)
 
     assert settings.smtp_port == 2525
     assert settings.time_limits("reports").hard == 900
@@ -68,21 +70,68 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASKLANE_SMTP_PORT", "not-a-port")
 
     with pytest.raises(ConfigurationError, match="TASKLANE_SMTP_PORT: "):
-        load_settings()
+        load_settings(NotificationsSettings)
 
 
-def test_visibility_timeout_outlasts_every_hard_limit_and_retry_countdown() -> None:
-    settings = Settings(
-        environment="development", maintenance_soft_time_limit=3000, maintenance_hard_time_limit=3600
+def test_each_worker_gets_a_visibility_timeout_that_outlasts_only_its_own_queues_longest_hold() -> None:
+    settings = NotificationsSettings(
+        environment="development", reports_soft_time_limit=3000, reports_hard_time_limit=3600
     )
 
-    longest = max(settings.time_limits(q).hard for q in QUEUES)
-    assert longest == 3600
-    assert settings.visibility_timeout > longest + settings.worker_soft_shutdown_timeout
-    assert settings.visibility_timeout > settings.email_retry_backoff_max
+    emails = settings.visibility_timeout(["notifications"])
+    reports = settings.visibility_timeout(["reports", "maintenance"])
+
+    shutdown, hold = settings.worker_soft_shutdown_timeout, settings.worker_retry_hold
+    assert emails > settings.time_limits("notifications").hard + hold + shutdown
+    assert reports > 3600 + hold + shutdown
+    # A killed email worker's messages come back within minutes, whatever the longest report allows.
+    assert emails < 300 < reports
+    assert settings.email_retry_backoff_max > emails, "long email backoffs are not held by the worker"
 
 
 def test_an_explicit_visibility_timeout_shorter_than_a_task_is_refused() -> None:
     with pytest.raises(ValueError, match="TASKLANE_BROKER_VISIBILITY_TIMEOUT"):
         Settings(environment="development", broker_visibility_timeout=100)
-    assert Settings(environment="development", broker_visibility_timeout=5000).visibility_timeout == 5000
+    assert (
+        Settings(environment="development", broker_visibility_timeout=5000).visibility_timeout(QUEUES) == 5000
+    )
+    # Only the worker's own queues count: 150 s outlasts an email's hold but not a report's.
+    assert (
+        Settings(
+            environment="development", broker_visibility_timeout=150, worker_queues="notifications"
+        ).visibility_timeout(["notifications"])
+        == 150
+    )
+
+
+def test_worker_queues_are_a_comma_separated_list_of_known_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKLANE_ENVIRONMENT", "development")
+    monkeypatch.setenv("TASKLANE_WORKER_QUEUES", "reports, maintenance")
+    assert load_settings(Settings).worker_queues == ("reports", "maintenance")
+
+    monkeypatch.setenv("TASKLANE_WORKER_QUEUES", "reports,nowhere")
+    with pytest.raises(ConfigurationError, match="TASKLANE_WORKER_QUEUES: unknown queues nowhere"):
+        load_settings(Settings)
+
+
+def test_each_setting_has_one_owner_and_others_ignore_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    owned: dict[str, str] = {}
+    for title, _, model in OWNERS:
+        for name in declared(model):
+            assert name not in owned, f"{name} is declared by both {owned[name]} and {title}"
+            owned[name] = title
+    assert set(owned) == set(AllSettings.model_fields)
+
+    monkeypatch.setenv("TASKLANE_ENVIRONMENT", "development")
+    monkeypatch.setenv("TASKLANE_SMTP_PORT", "not-a-port")
+    assert not hasattr(load_settings(Settings), "smtp_port"), "a mail setting means nothing to the core"
+
+
+def test_time_limits_are_an_explicit_mapping_with_a_default_for_new_queues() -> None:
+    settings = Settings(environment="development", default_soft_time_limit=40, default_hard_time_limit=50)
+
+    assert settings.time_limits("payments") == (
+        settings.payments_soft_time_limit,
+        settings.payments_hard_time_limit,
+    )
+    assert settings.time_limits("a-queue-with-no-settings") == (40, 50)

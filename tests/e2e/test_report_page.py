@@ -18,9 +18,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import func, select
 
 from tasklane.db.engine import Database
-from tasklane.db.models import SalesTransaction
+from tasklane.db.models import SalesTransaction, TaskStatus
 from tests.conftest import Tenant
 from tests.harness.stack import start_api_server
+from tests.harness.tasks import wait_until_finished
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, Chromium keeps reaching for Google's services, which this machine's network refuses.
@@ -119,4 +120,32 @@ def test_the_page_shows_the_apis_error_for_a_bad_request(
     page.wait_for_selector("#error:not([hidden])")
     assert page.text_content("#error") == "end_date: must not be before start_date (2026-03-10)"
     assert page.is_enabled("#request")
+    page.close()
+
+
+def test_cancel_stops_a_running_report_and_shows_it_cancelled(
+    browser: Browser, base_url: str, big_shop: Tenant, database: Database
+) -> None:
+    today = datetime.now(UTC).date()
+    page = browser.new_page()
+    page.goto(f"{base_url}/ui/")
+    page.fill("#api-key", big_shop.api_key)
+    page.select_option("#report", "sales")
+    page.select_option("#format", "xlsx")
+    page.fill("#start-date", (today - timedelta(days=364)).isoformat())
+    page.fill("#end-date", today.isoformat())
+    page.click("#request")
+    page.wait_for_function("document.getElementById('progress').value > 0", timeout=60_000)
+    task_id = page.evaluate("current").rsplit("/", 1)[-1]
+
+    page.click("#cancel")
+
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Cancelled')")
+    assert page.is_hidden("#cancel")
+    assert page.is_hidden("#download")
+    assert page.is_enabled("#request")
+    record = wait_until_finished(database, task_id, timeout=60)
+    assert record.status == TaskStatus.CANCELLED
+    time.sleep(2)  # a later poll (there should be none) would overwrite what the cancel showed
+    assert page.text_content("#status").startswith("Cancelled")
     page.close()

@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 
 from tasklane.celery_app import create_celery_app
-from tasklane.settings import Settings
 from tests.harness.ports import free_port, wait_for
 from tests.harness.postgres_server import PostgresServer
 from tests.harness.processes import ManagedProcess
 from tests.harness.redis_server import RedisServer
 from tests.harness.smtp_server import SmtpServer
+from tools.settings_doc import AllSettings
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -61,7 +61,7 @@ def tasklane_env(services: Services, *, broker_url: str | None = None, **overrid
             "TASKLANE_PAYMENTS_HARD_TIME_LIMIT": "15",
             "TASKLANE_MAINTENANCE_SOFT_TIME_LIMIT": "20",
             "TASKLANE_MAINTENANCE_HARD_TIME_LIMIT": "25",
-            "TASKLANE_BROKER_VISIBILITY_TIMEOUT": "40",
+            "TASKLANE_WORKER_RETRY_HOLD": "5",
             "TASKLANE_PUBLISH_RETRIES": "1",
             "TASKLANE_PAYSTACK_SECRET_KEY": PAYSTACK_SECRET,
             "TASKLANE_PAYMENT_RELAY_INTERVAL": "1",
@@ -77,9 +77,10 @@ def fresh_broker_url(services: Services) -> str:
     return services.redis.db_url(next(_broker_dbs))
 
 
-def settings_from_env(env: Mapping[str, str]) -> Settings:
+def settings_from_env(env: Mapping[str, str]) -> AllSettings:
+    """What every process of an installation configured by ``env`` reads (all owners' settings)."""
     values = {k.removeprefix("TASKLANE_").lower(): v for k, v in env.items() if k.startswith("TASKLANE_")}
-    return Settings(**values)
+    return AllSettings(**values)
 
 
 def start_worker(
@@ -122,7 +123,7 @@ def start_api_server(env: Mapping[str, str], *, workers: int = 2) -> tuple[Manag
     server_env = {**env, "TASKLANE_API_BIND": f"127.0.0.1:{port}", "TASKLANE_API_WORKERS": str(workers)}
     process = ManagedProcess(
         "api",
-        [str(BIN / "gunicorn"), "-c", str(REPO / "services/api/gunicorn.conf.py")],
+        [str(BIN / "tasklane-api")],
         server_env,
         cwd=REPO,
     ).start()

@@ -11,7 +11,7 @@ from celery import Celery
 from tasklane.contracts import Payload, TaskContract
 from tasklane.db.engine import Database
 from tasklane.db.models import TaskRecord, TaskStatus
-from tasklane.publishing import publish
+from tasklane.publishing import publish_many
 from tests.harness.ports import wait_for
 
 
@@ -62,7 +62,13 @@ def wait_for_attempts(database: Database, task_id: str, at_least: int, timeout: 
 def run_task(
     celery: Celery, database: Database, contract: TaskContract[Any], payload: Payload, timeout: float = 30
 ) -> TaskRecord:
-    """Publish ``payload`` the way beat or another worker would (no record first) and wait for the end."""
-    task_id = str(uuid.uuid4())
-    publish(celery, contract, payload, task_id=task_id)
-    return wait_until_finished(database, task_id, timeout)
+    """Publish ``payload`` the way beat or a fan-out would (no record first) and wait for the end."""
+    return wait_until_finished(database, publish_bare(celery, contract, payload), timeout)
+
+
+def publish_bare(
+    celery: Celery, contract: TaskContract[Any], payload: Payload, task_id: str | None = None
+) -> str:
+    """Publish one message with no record (as beat or a fan-out does, or as a broker redelivers)."""
+    [published] = publish_many(celery, contract, [payload], task_ids=[task_id or str(uuid.uuid4())])
+    return published

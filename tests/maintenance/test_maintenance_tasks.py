@@ -15,18 +15,17 @@ from sqlalchemy import func, select
 
 from tasklane.artifacts import DatabaseArtifactStore, save_artifact
 from tasklane.celery_app import create_celery_app
-from tasklane.contracts import (
+from tasklane.contracts.maintenance import (
     CLEANUP_EXPIRED_ARTIFACTS,
     CLEANUP_OLD_TASK_RECORDS,
     DEACTIVATE_INACTIVE_USERS,
-    PROCESS_PAYMENT_WEBHOOK,
-    REDISPATCH_UNDELIVERED_TASKS,
+    RECONCILE_TASK_RECORDS,
     CleanupExpiredArtifacts,
     CleanupOldTaskRecords,
     DeactivateInactiveUsers,
-    ProcessPaymentWebhook,
-    RedispatchUndeliveredTasks,
+    ReconcileTaskRecords,
 )
+from tasklane.contracts.payments import PROCESS_PAYMENT_WEBHOOK, ProcessPaymentWebhook
 from tasklane.db.base import utcnow
 from tasklane.db.engine import Database
 from tasklane.db.models import ArtifactChunk, ReportArtifact, TaskRecord, TaskStatus, User
@@ -235,11 +234,11 @@ def test_the_relay_publishes_committed_records_the_broker_never_took_except_paym
         )
     time.sleep(1.2)  # past TASKLANE_UNDELIVERED_TASK_GRACE
 
-    relay = run_task(maintenance_celery, database, REDISPATCH_UNDELIVERED_TASKS, RedispatchUndeliveredTasks())
+    relay = run_task(maintenance_celery, database, RECONCILE_TASK_RECORDS, ReconcileTaskRecords())
 
     assert relay.status == TaskStatus.COMPLETED, relay.error
     assert relay.result is not None and relay.result["published"] >= 1
-    assert relay.result["refused"] >= len(broken)
+    assert relay.result["failed"] >= len(broken)
     delivered = wait_for_status(database, stranded.id, [TaskStatus.COMPLETED], timeout=30)
     assert delivered.dispatched_at is not None
     with database.session() as session:
@@ -253,7 +252,7 @@ def test_a_stranded_record_no_contract_accepts_fails_visibly_instead_of_blocking
 ) -> None:
     broken = add_record(database, TaskStatus.QUEUED, finished_days_ago=None, created_days_ago=1)  # no kwargs
 
-    relay = run_task(maintenance_celery, database, REDISPATCH_UNDELIVERED_TASKS, RedispatchUndeliveredTasks())
+    relay = run_task(maintenance_celery, database, RECONCILE_TASK_RECORDS, ReconcileTaskRecords())
 
     assert relay.status == TaskStatus.COMPLETED, relay.error
     failed = wait_for_status(database, broken, [TaskStatus.FAILED], timeout=5)

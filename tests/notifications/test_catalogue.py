@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from celery import Celery
 
-from tasklane.contracts import (
+from tasklane.contracts.notifications import (
     CHECK_EXPIRING_PRODUCTS,
     SEND_CREDIT_PURCHASE_NOTIFICATION,
     SEND_LOW_CREDIT_ALERT,

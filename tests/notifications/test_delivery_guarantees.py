@@ -11,7 +11,7 @@ import pytest
 from celery import Celery
 
 from tasklane.celery_app import create_celery_app
-from tasklane.contracts import (
+from tasklane.contracts.notifications import (
     SEND_LOW_STOCK_ALERT,
     SEND_STOCK_MOVEMENT_REPORT,
     SendLowStockAlert,
@@ -19,13 +19,12 @@ from tasklane.contracts import (
 )
 from tasklane.db.engine import Database
 from tasklane.db.models import TaskStatus
-from tasklane.publishing import publish
 from tests.conftest import Tenant
 from tests.harness.processes import ManagedProcess
 from tests.harness.seed import add_movement, add_product
 from tests.harness.smtp_server import SmtpServer
 from tests.harness.stack import Services, fresh_broker_url, settings_from_env, start_worker, tasklane_env
-from tests.harness.tasks import run_task, wait_for_attempts, wait_until_finished
+from tests.harness.tasks import publish_bare, run_task, wait_for_attempts, wait_until_finished
 
 
 @pytest.fixture
@@ -62,9 +61,7 @@ def test_two_workers_racing_on_the_same_message_send_one_email(
 
     # The broker hands the same message to both workers at once (a redelivery racing the original).
     publishers = [
-        threading.Thread(
-            target=publish, args=(isolated_celery, SEND_LOW_STOCK_ALERT, payload), kwargs={"task_id": task_id}
-        )
+        threading.Thread(target=publish_bare, args=(isolated_celery, SEND_LOW_STOCK_ALERT, payload, task_id))
         for _ in range(2)
     ]
     for thread in publishers:
@@ -91,9 +88,9 @@ def test_a_redelivered_alert_message_sends_one_email(
     task_id = str(uuid.uuid4())
     payload = SendStockMovementReport(business_id=tenant.id)
 
-    publish(celery, SEND_STOCK_MOVEMENT_REPORT, payload, task_id=task_id)
+    publish_bare(celery, SEND_STOCK_MOVEMENT_REPORT, payload, task_id)
     wait_until_finished(database, task_id)
-    publish(celery, SEND_STOCK_MOVEMENT_REPORT, payload, task_id=task_id)
+    publish_bare(celery, SEND_STOCK_MOVEMENT_REPORT, payload, task_id)
     record = wait_for_attempts(database, task_id, at_least=2)
 
     record = wait_until_finished(database, task_id)
@@ -151,7 +148,7 @@ def test_the_rate_limit_spaces_out_sends_to_protect_the_relay(
             tenants.append(tenant)
         task_ids = [str(uuid.uuid4()) for _ in tenants]
         for tenant, task_id in zip(tenants, task_ids, strict=True):
-            publish(app, SEND_LOW_STOCK_ALERT, SendLowStockAlert(business_id=tenant.id), task_id=task_id)
+            publish_bare(app, SEND_LOW_STOCK_ALERT, SendLowStockAlert(business_id=tenant.id), task_id)
         records = [wait_until_finished(database, task_id) for task_id in task_ids]
     finally:
         worker.stop()

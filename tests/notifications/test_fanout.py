@@ -12,7 +12,7 @@ from celery import Celery
 from sqlalchemy import insert
 
 from tasklane.celery_app import create_celery_app
-from tasklane.contracts import DISPATCH_LOW_STOCK_ALERTS, Dispatch
+from tasklane.contracts.notifications import DISPATCH_LOW_STOCK_ALERTS, Dispatch
 from tasklane.db.engine import Database
 from tasklane.db.models import Business, Product, TaskStatus
 from tests.harness.ports import wait_for

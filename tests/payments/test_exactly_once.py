@@ -16,10 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from tasklane.celery_app import create_celery_app
-from tasklane.contracts import (
-    PROCESS_PAYMENT_WEBHOOK,
-    ProcessPaymentWebhook,
-)
+from tasklane.contracts.payments import PROCESS_PAYMENT_WEBHOOK, ProcessPaymentWebhook
 from tasklane.db.engine import Database
 from tasklane.db.models import (
     Business,
@@ -29,14 +26,13 @@ from tasklane.db.models import (
     TaskRecord,
     TaskStatus,
 )
-from tasklane.publishing import publish
 from tasklane_api.main import create_app
 from tests.conftest import Tenant
 from tests.harness import paystack
 from tests.harness.ports import wait_for
 from tests.harness.redis_server import RedisServer
 from tests.harness.stack import Services, fresh_broker_url, settings_from_env, start_worker, tasklane_env
-from tests.harness.tasks import wait_for_status, wait_until_finished
+from tests.harness.tasks import publish_bare, wait_for_status, wait_until_finished
 from tests.payments.test_webhooks import (
     WEBHOOK,
     balance,
@@ -52,7 +48,11 @@ FAST_REDELIVERY = {
     f"TASKLANE_{queue}_{kind}_TIME_LIMIT": value
     for queue in ("REPORTS", "NOTIFICATIONS", "PAYMENTS", "MAINTENANCE")
     for kind, value in (("SOFT", "4"), ("HARD", "5"))
-} | {"TASKLANE_BROKER_VISIBILITY_TIMEOUT": "10", "TASKLANE_WORKER_SOFT_SHUTDOWN_TIMEOUT": "1"}
+} | {
+    "TASKLANE_BROKER_VISIBILITY_TIMEOUT": "10",
+    "TASKLANE_WORKER_SOFT_SHUTDOWN_TIMEOUT": "1",
+    "TASKLANE_WORKER_RETRY_HOLD": "2",
+}
 
 
 class RowLock:
@@ -162,9 +162,8 @@ def test_concurrent_workers_given_the_same_payment_many_times_credit_it_once(
     try:
         threads = [
             threading.Thread(
-                target=publish,
-                args=(celery, PROCESS_PAYMENT_WEBHOOK, payment(purchase)),
-                kwargs={"task_id": t},
+                target=publish_bare,
+                args=(celery, PROCESS_PAYMENT_WEBHOOK, payment(purchase), t),
             )
             for t in task_ids
         ]

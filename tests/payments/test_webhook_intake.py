@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from tasklane.db.engine import Database
 from tasklane.db.migrate import upgrade
 from tasklane.db.models import Business, CreditPurchase, PaymentEvent, PaymentEventStatus
-from tasklane.settings import Settings
 from tasklane_api.main import create_app
+from tasklane_api.settings import ApiSettings
 from tests.conftest import Tenant
 from tests.harness import paystack
 from tests.harness.stack import PAYSTACK_SECRET, Services, start_api_server
@@ -150,7 +150,7 @@ def test_fields_longer_than_their_columns_are_400_naming_the_field(
 
 
 def test_the_embedded_sqlite_default_stores_webhooks_the_same_way(tmp_path: Path, services: Services) -> None:
-    settings = Settings(
+    settings = ApiSettings(
         environment="development",
         database_url=f"sqlite:///{tmp_path / 'dev.db'}",
         broker_url=services.redis.url,

@@ -5,7 +5,10 @@ Paystack itself cannot run here: the tests play it, sending the bodies it docume
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -25,11 +28,12 @@ from tasklane.db.models import (
     PurchaseStatus,
     TaskRecord,
 )
+from tasklane_api.main import create_app
 from tests.conftest import Tenant
 from tests.harness import paystack
 from tests.harness.ports import wait_for
 from tests.harness.smtp_server import SmtpServer
-from tests.harness.stack import start_api_server
+from tests.harness.stack import PAYSTACK_SECRET, Services, settings_from_env, start_api_server, tasklane_env
 
 WEBHOOK = "/v1/webhooks/paystack"
 
@@ -107,6 +111,7 @@ def test_bad_purchases_are_422_naming_the_field(
 
     assert response.status_code == 422
     assert response.json()["detail"].startswith(f"{field}: ")
+    assert response.json()["errors"][0]["field"] == field  # the one 422 shape, an unpriced currency too
 
 
 def test_another_tenants_purchase_is_404(api: TestClient, tenant: Tenant, other_tenant: Tenant) -> None:
@@ -192,6 +197,13 @@ def _no_change(database: Database, tenant: Tenant, reference: str) -> None:
     [
         (None, "missing X-Paystack-Signature header"),
         ("f" * 128, "X-Paystack-Signature does not match the body"),
+        # Non-ASCII text: once a 500 (compare_digest refuses non-ASCII str). Latin-1 is what HTTP carries.
+        ("\u00e9" * 128, "X-Paystack-Signature does not match the body"),
+        (
+            "t=abc,v1=k1:" + "f" * 128,
+            "X-Paystack-Signature: expected t=<unix time>,v1=<key id>:<hex signature>",
+        ),
+        ("t=1700000000", "X-Paystack-Signature: expected t=<unix time>,v1=<key id>:<hex signature>"),
     ],
 )
 def test_a_missing_or_wrong_signature_is_401_and_stores_nothing(
@@ -203,7 +215,7 @@ def test_a_missing_or_wrong_signature_is_401_and_stores_nothing(
         {"X-Paystack-Signature": signature} if signature else {}
     )
 
-    response = api.post(WEBHOOK, content=body, headers=headers)
+    response = api.post(WEBHOOK, content=body, headers={k: v.encode("latin-1") for k, v in headers.items()})
 
     assert response.status_code == 401
     assert response.json()["detail"] == detail
@@ -221,6 +233,62 @@ def test_a_body_signed_with_another_key_is_401(api: TestClient, tenant: Tenant, 
 
     assert response.status_code == 401
     _no_change(database, tenant, purchase["reference"])
+
+
+def _timestamped(body: bytes, at: float, secret: str = PAYSTACK_SECRET, kid: str = "k1") -> str:
+    signed = hmac.new(secret.encode(), f"{int(at)}.".encode() + body, hashlib.sha512).hexdigest()
+    return f"t={int(at)},v1={kid}:{signed}"
+
+
+def test_the_timestamped_signature_is_accepted_while_fresh_and_a_replay_is_refused(
+    api: TestClient, tenant: Tenant, database: Database
+) -> None:
+    purchase = buy(api, tenant)
+    body = paystack.charge_success(purchase["reference"], purchase["amount"])
+    stale = time.time() - 301
+
+    replayed = api.post(WEBHOOK, content=body, headers={"X-Paystack-Signature": _timestamped(body, stale)})
+    future = api.post(
+        WEBHOOK, content=body, headers={"X-Paystack-Signature": _timestamped(body, time.time() + 400)}
+    )
+    other_body = api.post(
+        WEBHOOK, content=body + b" ", headers={"X-Paystack-Signature": _timestamped(body, time.time())}
+    )
+
+    assert replayed.status_code == future.status_code == other_body.status_code == 401
+    assert "outside the 300s tolerance" in replayed.json()["detail"]
+    assert events_for(database, purchase["reference"]) == []
+
+    fresh = api.post(WEBHOOK, content=body, headers={"X-Paystack-Signature": _timestamped(body, time.time())})
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json() == {"status": "queued"}
+
+
+def test_several_secrets_verify_during_a_key_rotation(
+    services: Services, tenant: Tenant, database: Database
+) -> None:
+    rotating = tasklane_env(services, TASKLANE_PAYSTACK_SECRET_KEY=f"sk_live_new_one, {PAYSTACK_SECRET}")
+    with TestClient(create_app(settings_from_env(rotating))) as client:
+        old, new = buy(client, tenant), buy(client, tenant)
+        old_body = paystack.charge_success(old["reference"], old["amount"])
+        new_body = paystack.charge_success(new["reference"], new["amount"])
+        neither_body = paystack.charge_success(new["reference"], new["amount"])
+
+        by_old = client.post(WEBHOOK, content=old_body, headers=paystack.headers(old_body))
+        by_new = client.post(
+            WEBHOOK,
+            content=new_body,
+            headers={"X-Paystack-Signature": _timestamped(new_body, time.time(), "sk_live_new_one", "k2")},
+        )
+        by_neither = client.post(
+            WEBHOOK,
+            content=neither_body,
+            headers={"X-Paystack-Signature": paystack.sign(neither_body, "sk_x")},
+        )
+
+    assert by_old.json() == by_new.json() == {"status": "queued"}
+    assert by_neither.status_code == 401
+    assert len(events_for(database, old["reference"])) == len(events_for(database, new["reference"])) == 1
 
 
 def test_an_oversized_body_is_413_even_when_signed(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
 
-from tasklane.routing import UnroutedTaskError, queue_for, route_task
+from tasklane.redis_urls import transport_options
+from tasklane.routing import QUEUES, UnroutedTaskError, queue_for, route_task
 from tasklane.settings import Settings
+
+UNACKED_PREFIX = "unacked:"
 
 
 class QueueTimeLimits:
@@ -31,8 +35,26 @@ class QueueTimeLimits:
         return None
 
 
-def create_celery_app(settings: Settings, *, name: str = "tasklane") -> Celery:
+def unacked_keys(queues: Sequence[str]) -> dict[str, str]:
+    """Kombu's Redis keys for the messages a worker consuming ``queues`` holds unacknowledged.
+
+    Each set of queues keeps its own, so a worker's sweep restores only messages of its own queues, after
+    its own visibility timeout: a short timeout for emails never redelivers a long report still running.
+    """
+    suffix = "+".join(sorted(queues))
+    return {
+        "unacked_key": f"{UNACKED_PREFIX}{suffix}",
+        "unacked_index_key": f"unacked_index:{suffix}",
+        "unacked_mutex_key": f"unacked_mutex:{suffix}",
+    }
+
+
+def create_celery_app(
+    settings: Settings, *, name: str = "tasklane", queues: Sequence[str] | None = None
+) -> Celery:
+    """The app of one process. ``queues`` are what a worker consumes; publishers (API, beat) give none."""
     app = Celery(name, set_as_current=False)
+    consumed = list(queues or QUEUES)
     app.conf.update(
         broker_url=settings.broker_url,
         result_backend=settings.effective_result_backend_url,
@@ -49,7 +71,9 @@ def create_celery_app(settings: Settings, *, name: str = "tasklane") -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_transport_options={
-            "visibility_timeout": settings.visibility_timeout,
+            "visibility_timeout": settings.visibility_timeout(consumed),
+            **(unacked_keys(consumed) if queues else {}),
+            **transport_options(settings.broker_url, settings.redis_sentinel_master),
             # A worker that dies outright leaves its unacknowledged messages for the others to restore once
             # they are older than the visibility timeout. Kombu's default sweep runs every 100 s; every 5 s
             # costs one small Redis query and brings abandoned work back promptly.
@@ -59,6 +83,9 @@ def create_celery_app(settings: Settings, *, name: str = "tasklane") -> Celery:
             "socket_timeout": 30,
         },
         result_expires=settings.result_expires,
+        result_backend_transport_options=transport_options(
+            settings.effective_result_backend_url, settings.redis_sentinel_master
+        ),
         worker_send_task_events=True,
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,

@@ -1,4 +1,5 @@
-"""``tasklane``: operate a Tasklane installation (migrations, tenants, demo data).
+"""``tasklane``: operate a Tasklane installation (migrations, tenants, probes). Services that have commands
+of their own ship them as their own console scripts (``tasklane-beat schedule``).
 
 Exit codes: 0 success, 1 the action failed (the message says why), 2 bad usage, 78 bad configuration.
 """
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
-from importlib.metadata import entry_points
 
 import click
 
@@ -20,7 +20,7 @@ EX_CONFIG = 78
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        return load_settings(Settings)
     except ConfigurationError as exc:
         click.echo(f"tasklane: {exc}", err=True)
         sys.exit(EX_CONFIG)
@@ -53,6 +53,90 @@ def db_current() -> None:
     from tasklane.db.migrate import current_revision
 
     click.echo(current_revision(_settings()) or "empty (no migrations applied)")
+
+
+@db.command("wait")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), default=300, show_default=True, help="Seconds to wait."
+)
+@click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=2, show_default=True, help="Seconds between checks."
+)
+def db_wait(timeout: float, interval: float) -> None:
+    """Wait until the database is reachable and at this release's schema (exit 1 on timeout).
+
+    Pods run it before their service starts, so nothing runs against a schema older than its code.
+    """
+    import time
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tasklane.db.migrate import current_revision, head_revision
+
+    settings = _settings()
+    head = head_revision()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            current = current_revision(settings)
+            state = f"at revision {current or 'none (empty)'}"
+        except SQLAlchemyError as exc:
+            current, state = None, f"unreachable ({str(exc).splitlines()[0]})"
+        if current == head:
+            click.echo(f"database at revision {head}")
+            return
+        if time.monotonic() >= deadline:
+            raise click.ClickException(
+                f"database still {state} after {timeout:g}s; this release needs {head}"
+            )
+        click.echo(f"waiting: database {state}, this release needs {head}", err=True)
+        time.sleep(interval)
+
+
+@main.group()
+def health() -> None:
+    """Probes for a worker pod: exit 0 healthy, 1 not."""
+
+
+@health.command("heartbeat")
+@click.option("--max-age", type=click.FloatRange(min=1), default=60, show_default=True, help="Seconds.")
+def health_heartbeat(max_age: float) -> None:
+    """Liveness: the worker's heartbeat file is fresher than MAX_AGE (no broker or database involved)."""
+    import time
+
+    path = _settings().worker_heartbeat_file
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        raise click.ClickException(
+            f"no heartbeat at {path}: the worker has not started or has stopped"
+        ) from None
+    if age > max_age:
+        raise click.ClickException(f"heartbeat {age:.0f}s old (limit {max_age:g}s): the worker is stuck")
+    click.echo(f"heartbeat {age:.1f}s old")
+
+
+@health.command("ping")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10, show_default=True, help="Seconds.")
+def health_ping(timeout: float) -> None:
+    """Readiness: the worker on this host answers a ping through the broker."""
+    import socket
+
+    from tasklane.celery_app import create_celery_app
+
+    app = create_celery_app(_settings(), name="tasklane-probe")
+    try:
+        # limit=1: answer as soon as this host's worker replies, not after the whole timeout.
+        replies = app.control.inspect(
+            timeout=timeout, pattern=f"*@{socket.gethostname()}", matcher="glob", limit=1
+        ).ping()
+    except Exception as exc:  # the broker itself is unreachable: not ready, and say why
+        raise click.ClickException(f"cannot reach the broker: {exc}") from None
+    finally:
+        app.close()
+    if not replies:
+        raise click.ClickException(f"no worker on {socket.gethostname()} answered within {timeout:g}s")
+    click.echo(", ".join(sorted(replies)))
 
 
 @main.group()
@@ -91,51 +175,3 @@ def admin_create_api_key(email: str, name: str) -> None:
     except AdminError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"API key for {business.name} (shown once, store it now): {key}")
-
-
-@main.command("demo-data")
-@click.option("--businesses", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--products", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--customers", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--sales", type=click.IntRange(min=0), default=1000, show_default=True)
-@click.option("--users", type=click.IntRange(min=0), default=3, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same data.")
-@click.option("--business-email", help="Fill this existing business instead of creating new ones.")
-def demo_data(
-    *,
-    businesses: int,
-    products: int,
-    customers: int,
-    sales: int,
-    users: int,
-    seed: int,
-    business_email: str | None,
-) -> None:
-    """Fill the database with realistic demo businesses, products, customers and sales."""
-    from tasklane.demo_data import DemoSpec, generate
-
-    database = Database(_settings())
-    spec = DemoSpec(
-        businesses=businesses, products=products, customers=customers, sales=sales, users=users, seed=seed
-    )
-    target = None
-    if business_email:
-        try:
-            with database.session() as session:
-                target = find_business(session, business_email)
-        except AdminError as exc:
-            raise click.ClickException(str(exc)) from None
-    for summary in generate(database, spec, business=target):
-        counts = ", ".join(f"{count} {what}" for what, count in summary.counts.items())
-        click.echo(f"{summary.business_name} <{summary.owner_email}> {summary.business_id}: {counts}")
-        if summary.api_key:
-            click.echo(f"  API key (shown once): {summary.api_key}")
-
-
-def _load_plugins() -> None:
-    """Services add their own commands (e.g. ``tasklane beat``) through the ``tasklane.cli`` entry points."""
-    for entry_point in entry_points(group="tasklane.cli"):
-        main.add_command(entry_point.load(), entry_point.name)
-
-
-_load_plugins()

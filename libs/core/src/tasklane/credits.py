@@ -7,6 +7,8 @@ produce exactly one crossing. It is cleared (re-armed) once the balance is back 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +44,15 @@ def _replay(session: Session, reference: str) -> Spend | None:
     return Spend(entry.balance_after, threshold or Decimal(0), False, reference, replayed=True)
 
 
+def usage_reference(business_id: uuid.UUID, idempotency_key: str | None) -> str:
+    """The ledger reference of a spend: the same for every retry with one key, and of bounded length
+    whatever the client's key is (a digest of it), so any key fits the column."""
+    if not idempotency_key:
+        return f"usage:{uuid.uuid4()}"
+    digest = base64.urlsafe_b64encode(hashlib.sha256(idempotency_key.encode()).digest()).decode().rstrip("=")
+    return f"usage:{business_id}:{digest}"
+
+
 def spend_credits(
     session: Session,
     business_id: uuid.UUID,
@@ -55,7 +66,7 @@ def spend_credits(
     With an ``idempotency_key`` a retried request returns the first outcome instead of spending again:
     the ledger's unique reference decides, even between concurrent retries.
     """
-    reference = f"usage:{business_id}:{idempotency_key}" if idempotency_key else f"usage:{uuid.uuid4()}"
+    reference = usage_reference(business_id, idempotency_key)
     if idempotency_key and (previous := _replay(session, reference)):
         return previous
     now = utcnow()

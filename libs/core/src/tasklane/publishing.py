@@ -1,34 +1,47 @@
-"""Publishing tasks by name through their contracts, with a durable task record for each.
+"""Publishing tasks by name through their contracts: the one way work is handed to a worker.
 
-Two ways to hand work to a worker:
-- ``enqueue``: record, commit, publish; if the broker refuses, the record says so and the caller answers
-  503 (nothing was accepted).
-- ``record_task`` + ``dispatch``: the record joins the caller's own transaction (an outbox), so it commits
-  or rolls back with the work that caused it; publishing follows the commit, and a record the broker could
-  not take stays queued for the relay to publish later. Nothing committed is lost.
+- ``enqueue``: publish now, with a task record. The record commits (with the session's other work) before
+  the message exists, so a fast worker always finds it; if the broker refuses, the record says so and
+  ``BrokerUnavailable`` tells the caller to answer 503 (nothing was accepted).
+- ``record_task`` + ``dispatch``: publish after the caller's transaction commits (an outbox). The record
+  joins that transaction, so it commits or rolls back with the work that caused it; ``dispatch`` publishes
+  after the commit, and a record the broker could not take stays queued for the reconciler. A caller that
+  holds a transaction open on purpose (the payments relay, holding its event's lock) sends inside it with
+  ``send`` and commits the note with its own work.
+- ``publish_many``: a fan-out, many tasks at once, deliberately without records (see there).
+- ``publish_record``: a task again, from its record (the reconciler).
+
+A payload is validated once on the way out, when its model is built, and once on receipt by the worker;
+a record holds everything its message held (payload, follow-up task, retry count) so it can be published
+again. No other module inserts ``task_records`` rows: a task published without one gets its record when a
+worker starts it, from ``record_start`` here; the rest of a record's life (progress, outcome) is
+``tasklane.task_records``.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Collection
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import kombu.exceptions
 import redis.exceptions
-from celery import Celery
-from pydantic import ValidationError
-from sqlalchemy import Table, select, update
+from celery import Celery, group
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tasklane.contracts import CONTRACTS, Payload, TaskContract
 from tasklane.db.base import utcnow
 from tasklane.db.models import TaskRecord, TaskStatus
 from tasklane.errors import BrokerUnavailable
+from tasklane.telemetry.tracing import continued, current_traceparent
 
-TASK_RECORDS: Table = TaskRecord.__table__  # type: ignore[assignment]
+log = logging.getLogger(__name__)
+
 _BROKER_ERRORS = (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError, OSError)
 
 
@@ -44,22 +57,36 @@ def follow_up(contract: TaskContract[Any], payload: Payload) -> FollowUp:
     return FollowUp(contract, payload, str(uuid.uuid4()))
 
 
-def publish(
+@dataclass(frozen=True)
+class Outbound:
+    """A task recorded in the caller's transaction, to be published once that has committed."""
+
+    record: TaskRecord
+    contract: TaskContract[Any]
+    payload: Payload
+    then: FollowUp | None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+
+def _publish(
     celery: Celery,
     contract: TaskContract[Any],
     payload: Payload,
     *,
     task_id: str,
     then: FollowUp | None = None,
-    **options: Any,
+    retries: int = 0,
 ) -> None:
-    """Send one validated message; raise ``BrokerUnavailable`` if the broker cannot take it.
+    """Send one message; raise ``BrokerUnavailable`` if the broker cannot take it.
 
-    Results are not stored in Celery's backend for these messages: the task record is the durable
-    status, and asking for results would subscribe this process to every task it sends. ``then`` is
-    published by the worker once this task succeeds (Celery's ``link``), routed by its own name.
+    Results are not stored in Celery's backend: the task record is the durable status, and asking for
+    results would subscribe this process to every task it sends. ``then`` is published by the worker once
+    this task succeeds (Celery's ``link``), routed by its own name.
     """
-    kwargs = contract.message_kwargs(payload)
+    options: dict[str, Any] = {"retries": retries}
     if then is not None:
         options["link"] = celery.signature(
             then.contract.name,
@@ -68,7 +95,13 @@ def publish(
             immutable=True,
         )
     try:
-        celery.send_task(contract.name, kwargs=kwargs, task_id=task_id, ignore_result=True, **options)
+        celery.send_task(
+            contract.name,
+            kwargs=contract.message_kwargs(payload),
+            task_id=task_id,
+            ignore_result=True,
+            **options,
+        )
     except _BROKER_ERRORS as exc:
         raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 
@@ -80,8 +113,13 @@ def record_task(
     *,
     business_id: uuid.UUID | None,
     task_id: str | None = None,
-) -> TaskRecord:
-    """Add a ``queued`` record for a task to the session; it is published by ``dispatch`` after commit."""
+    then: FollowUp | None = None,
+) -> Outbound:
+    """Add a ``queued`` record of a task to the session; publish it with ``dispatch`` after the commit."""
+    follow = None
+    if then is not None:
+        follow = {"name": then.contract.name, "kwargs": then.contract.message_kwargs(then.payload)}
+        follow["task_id"] = then.task_id
     record = TaskRecord(
         id=task_id or str(uuid.uuid4()),
         business_id=business_id,
@@ -89,27 +127,35 @@ def record_task(
         queue=contract.queue,
         status=TaskStatus.QUEUED,
         kwargs=contract.message_kwargs(payload),
+        follow_up=follow,
+        traceparent=current_traceparent(),
     )
     session.add(record)
-    return record
+    return Outbound(record, contract, payload, then)
 
 
-def _publish_record(celery: Celery, record: TaskRecord, **options: Any) -> None:
-    contract = CONTRACTS[record.name]
-    publish(celery, contract, contract.validate(record.kwargs or {}), task_id=record.id, **options)
-    record.dispatched_at = utcnow()
+def send(celery: Celery, outbound: Outbound) -> None:
+    """Publish a recorded task now and note when on the record, for the caller's transaction to commit;
+    raises ``BrokerUnavailable``. The record must be flushed first, so a worker that starts the task at
+    once finds it (and waits for the commit)."""
+    _publish(celery, outbound.contract, outbound.payload, task_id=outbound.id, then=outbound.then)
+    outbound.record.dispatched_at = utcnow()
 
 
-def dispatch(session: Session, celery: Celery, record: TaskRecord, **options: Any) -> None:
+def dispatch(session: Session, celery: Celery, outbound: Outbound) -> None:
     """Publish a committed record's task and note when; raises ``BrokerUnavailable`` (record untouched).
 
-    The record may belong to a session that has since closed: the note is an UPDATE by id.
+    The record may belong to a session that has since closed: the note is an UPDATE by id. If the note
+    cannot be written (the database blinked), the message is out all the same: the reconciler sees a
+    record that looks unpublished, finds its message in the broker, and leaves it.
     """
-    _publish_record(celery, record, **options)
-    session.execute(
-        update(TaskRecord).where(TaskRecord.id == record.id).values(dispatched_at=record.dispatched_at)
-    )
-    session.commit()
+    _publish(celery, outbound.contract, outbound.payload, task_id=outbound.id, then=outbound.then)
+    try:
+        session.execute(update(TaskRecord).where(TaskRecord.id == outbound.id).values(dispatched_at=utcnow()))
+        session.commit()
+    except OperationalError:
+        session.rollback()
+        log.warning("task %s is published, but noting it failed (the database is unavailable)", outbound.id)
 
 
 def enqueue(
@@ -120,78 +166,115 @@ def enqueue(
     *,
     business_id: uuid.UUID | None,
     task_id: str | None = None,
-    **options: Any,
+    then: FollowUp | None = None,
 ) -> TaskRecord:
     """Commit a ``queued`` task record (with the session's other pending work), then publish the task.
 
-    The record is committed before the message exists, so a fast worker always finds it. If the broker
-    refuses the message, the record is marked ``failed`` saying so and ``BrokerUnavailable`` is raised;
-    the caller decides what else to undo.
+    If the broker refuses the message, the record is marked ``failed`` saying so and ``BrokerUnavailable``
+    is raised (with the record's id); the caller decides what else to undo.
     """
-    record = record_task(session, contract, payload, business_id=business_id, task_id=task_id)
+    outbound = record_task(session, contract, payload, business_id=business_id, task_id=task_id, then=then)
     session.commit()
     try:
-        dispatch(session, celery, record, **options)
+        dispatch(session, celery, outbound)
     except BrokerUnavailable as exc:
+        record = outbound.record
         record.status = TaskStatus.FAILED
         record.error = f"not queued: the task broker is unavailable ({exc})"
         record.finished_at = utcnow()
         session.commit()
         raise BrokerUnavailable(str(exc), task_id=record.id) from exc
-    return record
+    log.info("queued %s as task %s", contract.name, outbound.id)
+    return outbound.record
 
 
-@dataclass
-class Redispatched:
-    """Ids of the records a relay pass published, and of those it failed as no longer valid."""
-
-    published: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-
-    @property
-    def claimed(self) -> int:
-        return len(self.published) + len(self.refused)
-
-
-def redispatch_pending(
-    session: Session,
+def publish_many(
     celery: Celery,
+    contract: TaskContract[Any],
+    payloads: Iterable[Payload],
     *,
-    older_than: timedelta,
-    names: Collection[str] | None = None,
-    exclude_prefix: str | None = None,
-    limit: int = 500,
-) -> Redispatched:
-    """Publish queued records that were committed but never handed to the broker.
+    task_ids: Iterable[str] | None = None,
+) -> list[str]:
+    """Publish one ``contract`` task per payload, together (one Celery group); returns their ids.
 
-    ``names`` narrows the relay to some tasks, ``exclude_prefix`` leaves out tasks another relay owns.
+    The one way to publish without task records, on purpose: a fan-out (one task per business, from a
+    beat tick) publishes thousands at once, each idempotent and made again by the next tick, and each gets
+    its record when a worker starts it. Raises ``BrokerUnavailable`` if the broker cannot take them.
     """
-    query = select(TaskRecord).where(
-        TaskRecord.status == TaskStatus.QUEUED,
-        TaskRecord.dispatched_at.is_(None),
-        TaskRecord.created_at < utcnow() - older_than,
+    payloads = list(payloads)
+    ids = list(task_ids) if task_ids is not None else [str(uuid.uuid4()) for _ in payloads]
+    if len(ids) != len(payloads):
+        raise ValueError(f"{len(payloads)} payloads but {len(ids)} task ids")
+    signatures = [
+        celery.signature(contract.name, kwargs=contract.message_kwargs(p), task_id=i, ignore_result=True)
+        for p, i in zip(payloads, ids, strict=True)
+    ]
+    if signatures:
+        try:
+            group(signatures).apply_async()
+        except _BROKER_ERRORS as exc:
+            raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
+    return ids
+
+
+def publish_record(celery: Celery, record: TaskRecord) -> None:
+    """Publish the task a record describes (again, if need be): its payload, its follow-up, its retry
+    count. Raises ``KeyError``/``ValidationError`` for a record no contract accepts any more, and
+    ``BrokerUnavailable``."""
+    contract = CONTRACTS[record.name]
+    then = None
+    if record.follow_up:
+        follow = CONTRACTS[record.follow_up["name"]]
+        then = FollowUp(follow, follow.validate(record.follow_up["kwargs"]), record.follow_up["task_id"])
+    payload = contract.validate(record.kwargs or {})
+    with continued(record.traceparent):  # the task goes on in the trace that recorded it
+        _publish(celery, contract, payload, task_id=record.id, then=then, retries=record.retries or 0)
+    record.dispatched_at = utcnow()
+
+
+def record_start(
+    session: Session,
+    task_id: str,
+    name: str,
+    queue: str,
+    kwargs: dict[str, Any],
+    *,
+    business_id: uuid.UUID | None,
+    traceparent: str | None = None,
+) -> bool:
+    """Mark a task ``processing`` as a worker starts it and count the attempt, creating its record if it was
+    published without one (``publish_many``, beat); False if it was cancelled meanwhile. ``traceparent``
+    (the run's span) is kept on a record that has none."""
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TaskRecord).values(
+        id=task_id,
+        business_id=business_id,
+        name=name,
+        queue=queue,
+        status=TaskStatus.PROCESSING,
+        progress=0,
+        kwargs=kwargs or None,
+        attempts=1,
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+        dispatched_at=now,
+        traceparent=traceparent,
     )
-    if names is not None:
-        query = query.where(TaskRecord.name.in_(names))
-    if exclude_prefix is not None:
-        query = query.where(TaskRecord.name.not_like(f"{exclude_prefix}%"))
-    records = session.scalars(
-        query.order_by(TaskRecord.created_at).limit(limit).with_for_update(skip_locked=True)
-    ).all()
-    outcome = Redispatched()
-    try:
-        for record in records:
-            try:
-                _publish_record(celery, record)
-            except (KeyError, ValidationError) as exc:
-                # A record no contract accepts any more (renamed task, changed payload) would block the
-                # relay forever; it fails visibly instead.
-                record.status = TaskStatus.FAILED
-                record.error = f"not queued: the stored message is no longer valid ({exc!r})"
-                record.finished_at = utcnow()
-                outcome.refused.append(record.id)
-                continue
-            outcome.published.append(record.id)
-    finally:
-        session.commit()  # keep what went out, even if the broker failed part-way
-    return outcome
+    # A redelivered (or retried) task counts another attempt; a cancelled record stays cancelled.
+    started = session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[TaskRecord.id],
+            set_={
+                "status": TaskStatus.PROCESSING,
+                "attempts": TaskRecord.attempts + 1,
+                "started_at": now,
+                "updated_at": now,
+                "next_attempt_at": None,
+                "traceparent": func.coalesce(TaskRecord.traceparent, traceparent),
+            },
+            where=TaskRecord.status != TaskStatus.CANCELLED,
+        ).returning(TaskRecord.id)
+    ).scalar_one_or_none()
+    return started is not None

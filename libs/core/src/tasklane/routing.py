@@ -16,6 +16,8 @@ QUEUE_ROUTES: dict[str, str] = {
     "payments.*": "payments",
     "maintenance.*": "maintenance",
 }
+# Every queue, in the map's order: the one list settings, workers and checks derive theirs from.
+QUEUES: tuple[str, ...] = tuple(dict.fromkeys(QUEUE_ROUTES.values()))
 
 
 class UnroutedTaskError(LookupError):
@@ -41,6 +43,6 @@ def route_task(
     """
     explicit = options.get("queue")
     explicit_name = getattr(explicit, "name", explicit)
-    if name.startswith("celery.") and explicit_name in QUEUE_ROUTES.values():
+    if name.startswith("celery.") and explicit_name in QUEUES:
         return None
     return {"queue": queue_for(name)}

@@ -1,31 +1,24 @@
-"""Tasklane configuration: one object, read once from ``TASKLANE_*`` environment variables.
+"""Tasklane configuration: one object per process, read once from ``TASKLANE_*`` environment variables.
 
-Every service builds a ``Settings`` at start-up and passes it down; nothing else reads the environment.
-The README's settings table documents each field.
+``Settings`` holds what every process shares (database, broker, signing, logging, time limits by queue,
+the worker runtime's knobs). Each service that has settings of its own extends it with a subclass beside
+its code (``ApiSettings``, ``NotificationsSettings``, ...), still ``TASKLANE_*``, and loads that at
+start-up with ``load_settings(cls)``; nothing else reads the environment. The README's settings table is
+generated from all of them, grouped by owner.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal, NamedTuple
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Literal, NamedTuple, TypeVar
 
-from pydantic import (
-    AnyHttpUrl,
-    BaseModel,
-    ConfigDict,
-    Field,
-    NameEmail,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tasklane.routing import QUEUES
 
 Environment = Literal["development", "production"]
-SmtpSecurity = Literal["none", "starttls", "tls"]
-
-QUEUES = ("reports", "notifications", "payments", "maintenance")
 
 _DEV_DATABASE_URL = "sqlite:///.dev/tasklane.db"
 _DEV_SIGNING_SECRET = "development-only-signing-secret-do-not-deploy"  # noqa: S105
@@ -37,25 +30,6 @@ class TimeLimits(NamedTuple):
 
     soft: int
     hard: int
-
-
-class ScheduleOverride(BaseModel):
-    """A change to one beat schedule entry: a new interval (`every`, seconds) or crontab (`cron`, five
-    fields, UTC), extra task kwargs, a different `expires` (seconds), or `enabled: false`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    every: float | None = Field(None, gt=0)
-    cron: str | None = None
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    expires: float | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _one_timing(self) -> ScheduleOverride:
-        if self.every is not None and self.cron is not None:
-            raise ValueError("give `every` or `cron`, not both")
-        return self
 
 
 class Settings(BaseSettings):
@@ -76,11 +50,18 @@ class Settings(BaseSettings):
     result_backend_url: str | None = Field(
         None, description="Celery result backend; defaults to the broker URL."
     )
+    redis_sentinel_master: str | None = Field(
+        None,
+        description="Master name of a Redis Sentinel set; needed when the broker, result backend or beat URL "
+        "is a Sentinel one: `sentinel://[:password@]host:26379` URLs joined by `;`, optionally ending in "
+        "`/<db>`.",
+    )
     broker_visibility_timeout: int | None = Field(
         None,
         ge=1,
-        description="Seconds before Redis redelivers an unacknowledged message. Derived from the longest "
-        "hard time limit when unset; when set it must exceed the longest hold.",
+        description="Seconds before Redis hands a message a worker took but never acknowledged (the worker "
+        "died) to another worker. Derived per worker from its own queues when unset (see *Delivery "
+        "guarantees*); when set it must exceed the longest hold of the worker's queues.",
     )
     result_expires: int = Field(86400, ge=60, description="Seconds Celery keeps task results in Redis.")
     signing_secret: SecretStr | None = Field(
@@ -91,43 +72,8 @@ class Settings(BaseSettings):
         AnyHttpUrl("http://localhost:8000"), description="Base URL clients reach the API at (used in links)."
     )
 
-    smtp_host: str = Field("localhost", description="SMTP relay host.")
-    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP relay port.")
-    smtp_sender: NameEmail = Field(
-        NameEmail("Tasklane", "no-reply@tasklane.local"), description="`From:` of every email."
-    )
-    smtp_security: SmtpSecurity = Field(
-        "none", description="`none`, `starttls` (upgrade after connecting) or `tls` (implicit TLS)."
-    )
-    smtp_username: str | None = Field(None, description="SMTP login, if the relay needs one.")
-    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
-    smtp_timeout: float = Field(10.0, gt=0, description="Seconds to wait on the SMTP relay per operation.")
-    email_max_retries: int = Field(8, ge=0, description="Retries of a transient email failure.")
-    email_retry_backoff: int = Field(
-        5, ge=1, description="First retry delay in seconds; doubles each retry, with full jitter."
-    )
-    email_retry_backoff_max: int = Field(600, ge=1, description="Cap on one email retry delay (seconds).")
-    email_rate_limit: str | None = Field(
-        "120/m",
-        pattern=r"^\d+(\.\d+)?/[smh]$",
-        description="Celery `rate_limit` of each email task type per notifications worker, to protect the "
-        "SMTP relay; empty for none. Measured: limits above ~2/s fall to ~1/s under sustained load in "
-        "Celery 5.7, so raise relay throughput with more workers, not a higher limit.",
-    )
-    low_stock_alert_window_hours: int = Field(
-        6, ge=1, le=168, description="One low-stock alert per business and set of products per window."
-    )
     artifact_retention: int = Field(
         7 * 86400, ge=60, description="Seconds a finished report file is kept before clean-up deletes it."
-    )
-    download_url_ttl: int = Field(
-        900, ge=10, description="Seconds a signed download URL in a task's `result.file_url` stays valid."
-    )
-    report_link_ttl: int = Field(
-        86400, ge=60, description="Seconds a download link in a report-ready email stays valid."
-    )
-    dispatch_page_size: int = Field(
-        500, ge=1, le=10000, description="Businesses per page (and per group of messages) in fan-out tasks."
     )
 
     reports_soft_time_limit: int = Field(300, ge=1, description="Seconds before a report is asked to stop.")
@@ -136,9 +82,43 @@ class Settings(BaseSettings):
     notifications_hard_time_limit: int = Field(90, ge=1, description="Hard limit of notification tasks.")
     payments_soft_time_limit: int = Field(30, ge=1, description="Soft limit of payment tasks.")
     payments_hard_time_limit: int = Field(60, ge=1, description="Hard limit of payment tasks.")
-    maintenance_soft_time_limit: int = Field(600, ge=1, description="Soft limit of maintenance tasks.")
-    maintenance_hard_time_limit: int = Field(660, ge=1, description="Hard limit of maintenance tasks.")
+    maintenance_soft_time_limit: int = Field(300, ge=1, description="Soft limit of maintenance tasks.")
+    maintenance_hard_time_limit: int = Field(360, ge=1, description="Hard limit of maintenance tasks.")
+    default_soft_time_limit: int = Field(
+        300,
+        ge=1,
+        description="Soft limit of a queue that has no `TASKLANE_<QUEUE>_SOFT_TIME_LIMIT` of its own.",
+    )
+    default_hard_time_limit: int = Field(
+        360,
+        ge=1,
+        description="Hard limit of a queue that has no `TASKLANE_<QUEUE>_HARD_TIME_LIMIT` of its own.",
+    )
 
+    worker_queues: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        None,
+        description="Comma-separated queues this worker consumes (the chart sets it per worker set); "
+        "default: the worker service's own queues. `-Q/--queues` on the worker command line does the same.",
+    )
+    worker_retry_hold: int = Field(
+        30,
+        ge=1,
+        description="Longest retry countdown a worker waits out holding the message; a longer one is "
+        "written to the task record and re-published by the reconciler when due, so the visibility "
+        "timeout (and the redelivery of a killed worker's messages) stays short.",
+    )
+    task_outage_retries: int = Field(
+        20,
+        ge=0,
+        description="Times a task is retried when PostgreSQL or Redis cannot be reached (1 s, doubling up "
+        "to `TASKLANE_WORKER_RETRY_HOLD`, about 8 minutes in all by default) before it fails; counted "
+        "apart from the task's own retries.",
+    )
+    worker_heartbeat_file: Path = Field(
+        Path("/tmp/tasklane-worker.heartbeat"),  # noqa: S108  (the one writable path in a read-only pod)
+        description="File a worker touches every few seconds; `tasklane health heartbeat` (the liveness "
+        "probe) checks its age.",
+    )
     worker_concurrency: int | None = Field(
         None, ge=1, description="Worker processes per worker pod; defaults to the CPU count."
     )
@@ -151,88 +131,40 @@ class Settings(BaseSettings):
     publish_retries: int = Field(
         2, ge=0, description="Times the API retries a failed publish before answering 503."
     )
-    paystack_secret_key: SecretStr | None = Field(
-        None, description="Paystack secret key: verifies `X-Paystack-Signature` on webhooks. Unset: 503."
-    )
-    credit_prices: dict[str, int] = Field(
-        {"NGN": 2000, "GHS": 150, "KES": 1500, "USD": 10},
-        description="Price of one AI credit per currency, in the currency's smallest unit (JSON object).",
-    )
-    webhook_max_bytes: int = Field(65536, ge=1024, description="Largest webhook body accepted (413 above).")
-    webhook_store_timeout: float = Field(
-        10.0,
-        gt=0,
-        description="Seconds a webhook waits for its event to be stored before it is answered 503, so the "
-        "provider delivers it again.",
-    )
-    payment_relay_interval: float = Field(
-        5.0,
-        gt=0,
-        description="Seconds between the payments relay's sweeps for stored events it has not queued yet "
-        "(on PostgreSQL it also wakes at once on each new event).",
-    )
-    readiness_timeout: float = Field(1.0, gt=0, description="Seconds each `/readyz` check may take.")
-
-    beat_schedule_overrides: dict[str, ScheduleOverride] = Field(
-        default_factory=dict,
-        description="JSON object changing beat's schedule by entry name, e.g. "
-        '`{"send-low-stock-alerts": {"every": 3600}, "deactivate-inactive-users": {"enabled": false}}`; '
-        "each entry takes `every` (seconds) or `cron` (UTC), `kwargs`, `expires`, `enabled`.",
-    )
-    beat_redis_url: str | None = Field(
-        None, description="Redis holding beat's schedule state and lock (default: the broker URL)."
-    )
-    beat_max_loop_interval: float = Field(
-        5.0, gt=0, description="Longest beat sleeps between checks of the schedule (seconds)."
-    )
-    beat_lock_timeout: int = Field(
-        30,
-        ge=2,
-        description="Seconds beat's lock outlives a beat that died without releasing it; a standby beat "
-        "takes over after this long.",
-    )
-    task_record_retention_days: int = Field(
-        90, ge=1, description="Finished task records older than this many days are deleted by maintenance."
-    )
-    user_inactivity_days: int = Field(
-        365, ge=1, description="Users inactive for longer than this many days are deactivated by maintenance."
-    )
-    maintenance_batch_size: int = Field(
-        1000, ge=1, le=100_000, description="Rows each maintenance batch deletes or updates per transaction."
-    )
-    undelivered_task_grace: int = Field(
-        30,
-        ge=1,
-        description="Seconds a committed task record may wait for its first publish before the "
-        "maintenance relay publishes it.",
-    )
-
-    api_bind: str = Field("0.0.0.0:8000", description="Address gunicorn listens on.")
-    api_workers: int = Field(2, ge=1, description="Gunicorn worker processes.")
-    api_timeout: int = Field(30, ge=1, description="Seconds before gunicorn restarts a silent worker.")
-    api_graceful_timeout: int = Field(
-        30, ge=1, description="Seconds in-flight requests get to finish on shutdown."
-    )
-    api_keepalive: int = Field(5, ge=0, description="Seconds an idle keep-alive connection is held.")
-    api_reuse_port: bool = Field(
-        True,
-        description="Give each gunicorn worker its own SO_REUSEPORT socket so the kernel spreads connections "
-        "evenly; with one shared socket, whichever worker wakes first takes a burst of connections and "
-        "keeps them. A worker that dies drops the connections still queued on its socket.",
-    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="`json`: one JSON object per line with `trace_id`, `span_id`, `task_id`, `task_name` and "
+        "`tenant_id` where known (Celery's and gunicorn's own loggers too); `text`: for a terminal.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of this process's Prometheus `/metrics` (the API's gunicorn master, a worker's "
+        "main process, beat); unset: no metrics server. The chart sets 9100.",
+    )
+    sentry_dsn: SecretStr | None = Field(
+        None, description="Sentry DSN; errors (and beat's check-ins) are reported when set."
+    )
+    sentry_traces_sample_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of transactions Sentry samples for performance (0: errors only)."
+    )
 
-    @field_validator("beat_schedule_overrides", mode="before")
+    @field_validator("worker_queues", mode="before")
     @classmethod
-    def _json_text(cls, value: object) -> object:
-        # The environment hands JSON over as text; so do callers building Settings from such values.
-        return json.loads(value) if isinstance(value, str) else value
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(q.strip() for q in value.split(",") if q.strip()) or None
+        return value
 
-    @field_validator("email_rate_limit", mode="before")
+    @field_validator("worker_queues")
     @classmethod
-    def _empty_means_unlimited(cls, value: object) -> object:
-        return None if value == "" else value
+    def _known_queues(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and (unknown := [q for q in value if q not in QUEUES]):
+            raise ValueError(f"unknown queues {', '.join(unknown)}; the queues are {', '.join(QUEUES)}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -243,17 +175,15 @@ class Settings(BaseSettings):
                     f"TASKLANE_{queue.upper()}_HARD_TIME_LIMIT ({limits.hard}) must be larger than "
                     f"TASKLANE_{queue.upper()}_SOFT_TIME_LIMIT ({limits.soft})"
                 )
-        if self.beat_lock_timeout <= self.beat_max_loop_interval:
-            raise ValueError(
-                f"TASKLANE_BEAT_LOCK_TIMEOUT ({self.beat_lock_timeout}) must exceed "
-                f"TASKLANE_BEAT_MAX_LOOP_INTERVAL ({self.beat_max_loop_interval}): beat refreshes its lock "
-                "once per loop"
-            )
+        urls = (self.broker_url, self.effective_result_backend_url)
+        if not self.redis_sentinel_master and any(url.startswith("sentinel://") for url in urls):
+            raise ValueError("TASKLANE_REDIS_SENTINEL_MASTER is required with sentinel:// Redis URLs")
         explicit_timeout = self.broker_visibility_timeout
-        if explicit_timeout is not None and explicit_timeout <= self.longest_hold:
+        held = self.hold(self.worker_queues or QUEUES)
+        if explicit_timeout is not None and explicit_timeout <= held:
             raise ValueError(
                 f"TASKLANE_BROKER_VISIBILITY_TIMEOUT ({explicit_timeout}) must exceed the longest "
-                f"time a worker may hold a message ({self.longest_hold}s), or long tasks would run twice"
+                f"time a worker may hold a message of its queues ({held}s), or long tasks would run twice"
             )
         if self.environment == "development":
             return self
@@ -267,30 +197,38 @@ class Settings(BaseSettings):
         return self
 
     def time_limits(self, queue: str) -> TimeLimits:
-        return TimeLimits(
-            soft=getattr(self, f"{queue}_soft_time_limit"), hard=getattr(self, f"{queue}_hard_time_limit")
-        )
+        limits = {
+            "reports": TimeLimits(self.reports_soft_time_limit, self.reports_hard_time_limit),
+            "notifications": TimeLimits(
+                self.notifications_soft_time_limit, self.notifications_hard_time_limit
+            ),
+            "payments": TimeLimits(self.payments_soft_time_limit, self.payments_hard_time_limit),
+            "maintenance": TimeLimits(self.maintenance_soft_time_limit, self.maintenance_hard_time_limit),
+        }
+        return limits.get(queue, TimeLimits(self.default_soft_time_limit, self.default_hard_time_limit))
 
-    @property
-    def longest_hold(self) -> int:
-        """The longest a worker legitimately holds an unacknowledged message: the longest hard time limit,
-        or an email retry waiting out its countdown, plus the soft-shutdown grace."""
-        longest = max(*(self.time_limits(q).hard for q in QUEUES), self.email_retry_backoff_max)
-        return int(longest + self.worker_soft_shutdown_timeout)
+    def hold(self, queues: Iterable[str]) -> int:
+        """The longest a worker consuming ``queues`` legitimately holds a message unacknowledged: a retry
+        waiting out its countdown (at most ``worker_retry_hold``), then a run up to the hard time limit,
+        then, if SIGTERM arrives, the soft-shutdown grace."""
+        longest_run = max(self.time_limits(q).hard for q in queues)
+        return int(self.worker_retry_hold + longest_run + self.worker_soft_shutdown_timeout)
 
-    @property
-    def visibility_timeout(self) -> int:
-        """Seconds before Redis hands an unacknowledged message to another worker; a redelivery before the
-        first holder is done would run the task twice, so it is the longest hold with a wide margin."""
-        return self.broker_visibility_timeout or int(self.longest_hold * 1.5) + 60
+    def visibility_timeout(self, queues: Iterable[str]) -> int:
+        """Seconds before Redis hands a held message to another worker, for a worker consuming ``queues``.
+
+        A redelivery before the first holder is done would run the task twice, so it is the hold plus a
+        margin (10%, at least 10 s) for clocks that disagree between hosts; a worker killed outright has
+        its messages redelivered this long after it took them.
+        """
+        if self.broker_visibility_timeout is not None:
+            return self.broker_visibility_timeout
+        held = self.hold(queues)
+        return held + max(10, held // 10)
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or _DEV_DATABASE_URL
-
-    @property
-    def effective_beat_redis_url(self) -> str:
-        return self.beat_redis_url or self.broker_url
 
     @property
     def effective_result_backend_url(self) -> str:
@@ -306,10 +244,14 @@ class ConfigurationError(Exception):
     """Settings that cannot be used; the message names each offending ``TASKLANE_*`` variable."""
 
 
-def load_settings() -> Settings:
-    """``Settings()`` with validation errors turned into one readable message per variable."""
+S = TypeVar("S", bound=Settings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """``cls()`` from the environment, with validation errors turned into one readable message per
+    variable."""
     try:
-        return Settings()
+        return cls()
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -34,9 +34,11 @@ def artifact_url(
 def signature_matches(settings: Settings, artifact_id: uuid.UUID, *, expires: int, signature: str) -> bool:
     """True when ``signature`` was made with the signing secret for this artifact and expiry.
 
-    Compared in constant time, so response timing reveals nothing about a correct signature.
+    Compared in constant time, so response timing reveals nothing about a correct signature; as bytes,
+    because ``compare_digest`` refuses non-ASCII text and the link's query is the client's to choose.
     """
-    return hmac.compare_digest(_signature(settings, artifact_id, expires), signature)
+    expected = _signature(settings, artifact_id, expires).encode()
+    return hmac.compare_digest(expected, signature.encode(errors="replace"))
 
 
 def signature_valid(

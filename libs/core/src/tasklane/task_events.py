@@ -10,6 +10,8 @@ import logging
 
 import redis
 
+from tasklane import redis_urls
+
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "tasklane:task-finished:"
@@ -21,8 +23,10 @@ def channel(task_id: str) -> str:
 
 
 class TaskEventPublisher:
-    def __init__(self, redis_url: str) -> None:
-        self._client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+    def __init__(self, redis_url: str, sentinel_master: str | None = None) -> None:
+        self._client = redis_urls.client(
+            redis_url, sentinel_master, socket_connect_timeout=2, socket_timeout=2
+        )
 
     def finished(self, task_id: str, status: str) -> None:
         """Best effort: a lost notice only makes a waiting client wait for its next database check."""

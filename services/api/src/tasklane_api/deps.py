@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from tasklane.apikeys import hash_api_key
 from tasklane.db.models import ApiKey, Business
-from tasklane.settings import Settings
+from tasklane.telemetry import errors
+from tasklane.telemetry.context import set_tenant
 from tasklane_api.resources import Resources
+from tasklane_api.settings import ApiSettings
 
 
 # Async although they do no I/O: a plain `def` dependency costs every request a trip through the
@@ -27,7 +29,7 @@ async def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-async def get_settings(resources: ResourcesDep) -> Settings:
+async def get_settings(resources: ResourcesDep) -> ApiSettings:
     return resources.settings
 
 
@@ -40,7 +42,7 @@ async def get_celery(resources: ResourcesDep) -> Celery:
     return resources.celery
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 CeleryDep = Annotated[Celery, Depends(get_celery)]
 
@@ -67,6 +69,8 @@ def authenticate(resources: Resources, credentials: HTTPAuthorizationCredentials
         )
     if business is None:
         raise _unauthorized("invalid or revoked API key")
+    set_tenant(business.id)
+    errors.tag_task(None, business.id)
     return business
 
 

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError as DatabaseOperationalError
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from tasklane.errors import BrokerUnavailable
@@ -28,20 +30,18 @@ def _field_name(loc: Sequence[Any]) -> str:
 
 
 def field_errors(exc: RequestValidationError) -> list[FieldError]:
-    errors = []
-    for error in exc.errors():
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        if error.get("type") == "json_invalid":
-            message = f"request body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
-        errors.append(
-            FieldError(field=_field_name(error.get("loc", ())), message=message, type=error["type"])
+    return [
+        FieldError(
+            field=_field_name(error.get("loc", ())),
+            message=str(error.get("msg", "invalid value")).removeprefix("Value error, "),
+            type=error["type"],
         )
-    return errors
+        for error in exc.errors()
+    ]
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc)
+def unprocessable(errors: list[FieldError]) -> JSONResponse:
+    """The one 422 shape: ``detail`` for a person, ``errors`` for a program."""
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         content={
@@ -49,6 +49,28 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
             "errors": [e.model_dump() for e in errors],
         },
     )
+
+
+def malformed_body(reason: str) -> JSONResponse:
+    """The one 400 shape: a body that cannot be read as JSON at all, before any field could be checked."""
+    return JSONResponse(status_code=status.HTTP_400_BAD_REQUEST, content={"detail": f"body: {reason}"})
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            return malformed_body(f"not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})")
+    return unprocessable(field_errors(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    cause = exc.__cause__
+    # FastAPI answers a body it cannot decode with a bare 400 "There was an error parsing the body".
+    if exc.status_code == status.HTTP_400_BAD_REQUEST and isinstance(cause, UnicodeDecodeError):
+        return malformed_body(f"not valid UTF-8 ({cause.reason} at byte {cause.start})")
+    return await http_exception_handler(request, exc)
 
 
 async def _broker_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -88,6 +110,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)
     app.add_exception_handler(DatabaseOperationalError, _database_unavailable)
     app.add_exception_handler(ClientDisconnect, _client_gone)

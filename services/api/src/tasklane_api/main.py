@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from tasklane.settings import Settings, load_settings
+from tasklane.settings import load_settings
+from tasklane_api.docs import install_docs
 from tasklane_api.errors import install_error_handlers
+from tasklane_api.openapi import build_openapi
 from tasklane_api.resources import Resources
 from tasklane_api.routes import (
     alerts,
@@ -26,7 +26,13 @@ from tasklane_api.routes import (
     users,
     webhooks,
 )
-from tasklane_api.schemas.errors import ValidationErrorResponse
+from tasklane_api.settings import ApiSettings
+from tasklane_api.telemetry import install_telemetry
+
+ROUTERS = tuple(
+    module.router
+    for module in (health, users, tasks, reports, artifacts, alerts, credits, purchases, reminders, settings)
+)
 
 DESCRIPTION = """Tasklane accepts work from tenants and runs it on per-queue workers.
 
@@ -34,24 +40,8 @@ Authenticate with `Authorization: Bearer <api key>`. Long work answers `202 Acce
 follow it at `GET /v1/tasks/{task_id}`."""
 
 
-def _openapi_with_our_errors(app: FastAPI) -> dict[str, Any]:
-    """FastAPI documents its own 422 shape; document the one the API actually returns."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["HTTPValidationError"] = ValidationErrorResponse.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
-    components.pop("ValidationError", None)
-    defs = components["HTTPValidationError"].pop("$defs", {})
-    components.update(defs)
-    app.openapi_schema = schema
-    return schema
-
-
-def create_app(config: Settings | None = None) -> FastAPI:
-    resources = Resources.from_settings(config or load_settings())
+def create_app(config: ApiSettings | None = None) -> FastAPI:
+    resources = Resources.from_settings(config or load_settings(ApiSettings))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -62,23 +52,21 @@ def create_app(config: Settings | None = None) -> FastAPI:
         await resources.waiters.stop()
         resources.close()
 
-    app = FastAPI(title="Tasklane API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Tasklane API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.resources = resources
     install_error_handlers(app)
     webhooks.install(app)  # first: the provider-facing hot path
-    for module in (
-        health,
-        users,
-        tasks,
-        reports,
-        artifacts,
-        alerts,
-        credits,
-        purchases,
-        reminders,
-        settings,
-    ):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/ui", StaticFiles(packages=[("tasklane_api", "static/ui")], html=True), name="ui")
-    app.openapi = lambda: _openapi_with_our_errors(app)  # type: ignore[method-assign]
+    install_docs(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    install_telemetry(app, resources.settings)
     return app

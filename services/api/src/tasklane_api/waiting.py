@@ -13,8 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
-import redis.asyncio
-
+from tasklane import redis_urls
 from tasklane.task_events import CHANNEL_PATTERN, CHANNEL_PREFIX
 
 log = logging.getLogger(__name__)
@@ -23,8 +22,9 @@ RECHECK_SECONDS = 5.0
 
 
 class TaskWaiters:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, sentinel_master: str | None = None) -> None:
         self._redis_url = redis_url
+        self._sentinel_master = sentinel_master
         self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._listener: asyncio.Task[None] | None = None
 
@@ -54,7 +54,7 @@ class TaskWaiters:
 
     async def _listen(self) -> None:
         while True:
-            client = redis.asyncio.Redis.from_url(self._redis_url, socket_connect_timeout=2)
+            client = redis_urls.async_client(self._redis_url, self._sentinel_master, socket_connect_timeout=2)
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.psubscribe(CHANNEL_PATTERN)

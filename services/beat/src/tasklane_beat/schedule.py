@@ -14,19 +14,22 @@ from typing import Any, TypeAlias
 from celery.schedules import BaseSchedule, crontab, schedule
 from pydantic import ValidationError
 
-from tasklane.contracts import (
+from tasklane.contracts import TaskContract
+from tasklane.contracts.maintenance import (
     CLEANUP_EXPIRED_ARTIFACTS,
     CLEANUP_OLD_TASK_RECORDS,
     DEACTIVATE_INACTIVE_USERS,
+    RECONCILE_TASK_RECORDS,
+)
+from tasklane.contracts.notifications import (
     DISPATCH_DUE_REMINDERS,
     DISPATCH_EXPIRING_PRODUCTS,
     DISPATCH_LOW_STOCK_ALERTS,
     DISPATCH_STOCK_MOVEMENT_REPORTS,
-    REDISPATCH_PAYMENT_EVENTS,
-    REDISPATCH_UNDELIVERED_TASKS,
-    TaskContract,
 )
-from tasklane.settings import ConfigurationError, ScheduleOverride, Settings
+from tasklane.contracts.payments import REDISPATCH_PAYMENT_EVENTS
+from tasklane.settings import ConfigurationError
+from tasklane_beat.settings import BeatSettings, ScheduleOverride
 
 OVERRIDES = "TASKLANE_BEAT_SCHEDULE_OVERRIDES"
 MINUTE = 60
@@ -89,8 +92,9 @@ SCHEDULE: dict[str, Entry] = {
     "deactivate-inactive-users": Entry(
         DEACTIVATE_INACTIVE_USERS, crontab(minute=0, hour=2), expires=2 * HOUR
     ),
-    # Task records committed while the broker was away (receipts, alerts) get published once it is back.
-    "redispatch-undelivered-tasks": Entry(REDISPATCH_UNDELIVERED_TASKS, every(MINUTE), expires=55),
+    # Task records are the truth: publish what was never published (the broker was away), retries that
+    # waited on the record, and tasks whose message was lost. Twice a minute: deferred retries wait on it.
+    "reconcile-task-records": Entry(RECONCILE_TASK_RECORDS, every(30), expires=25),
     # Backstop for the payments worker's own relay: stored webhook events that were never queued.
     "redispatch-payment-events": Entry(REDISPATCH_PAYMENT_EVENTS, every(5 * MINUTE), expires=4 * MINUTE),
 }
@@ -117,7 +121,7 @@ def _timing(name: str, override: ScheduleOverride, current: Timing) -> Timing:
     return current
 
 
-def effective_schedule(settings: Settings) -> dict[str, Entry]:
+def effective_schedule(settings: BeatSettings) -> dict[str, Entry]:
     """``SCHEDULE`` with the installation's overrides applied; disabled entries left out.
 
     Raises ``ConfigurationError`` naming the entry and field for an unknown entry, a bad crontab, or
@@ -154,7 +158,7 @@ def effective_schedule(settings: Settings) -> dict[str, Entry]:
     return effective
 
 
-def disabled_entries(settings: Settings) -> list[str]:
+def disabled_entries(settings: BeatSettings) -> list[str]:
     return [name for name, o in settings.beat_schedule_overrides.items() if not o.enabled]
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from tasklane.worker import run_worker
+from tasklane_notifications import QUEUES
 
 
 def main() -> None:
-    run_worker("tasklane_notifications.app", queues=["notifications"])
+    run_worker("tasklane_notifications.app", queues=QUEUES)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from tasklane.settings import load_settings
-from tasklane.worker import WorkerRuntime
-from tasklane_notifications.mailer import Mailer
-from tasklane_notifications.notifier import Notifier
-from tasklane_notifications.tasks import register_all
+from tasklane.worker import boot
+from tasklane_notifications import QUEUES
+from tasklane_notifications.settings import NotificationsSettings
 
-settings = load_settings()
-runtime = WorkerRuntime(settings, name="notifications")
-register_all(Notifier(runtime, Mailer(settings)))
+runtime = boot(NotificationsSettings, name="notifications", queues=QUEUES)
+runtime.discover("tasklane_notifications.tasks")
 app = runtime.celery

@@ -4,7 +4,10 @@ The claim is an INSERT into ``sent_notifications`` (unique ``dedupe_key``) insid
 stays open while the message is handed to the relay:
 - a concurrent worker inserting the same key waits on the unique index, then finds it taken and skips;
 - if sending fails the transaction rolls back, the claim disappears, and a retry can try again;
-- only a crash between the relay's acceptance and the COMMIT can repeat an email, and the fixed
+- if the database is lost after the relay accepted the message (the COMMIT fails), the worker knows it
+  sent: the task's outage retry carries that (``EffectNotRecorded``), and the next attempt records the
+  claim without sending again;
+- only a worker dying between the relay's acceptance and the COMMIT can repeat an email, and the fixed
   Message-ID lets mail systems collapse that rare duplicate.
 """
 
@@ -20,13 +23,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tasklane.db.engine import Database
 from tasklane.db.models import SentNotification
-from tasklane.settings import Settings
+from tasklane.outages import EffectNotRecorded, is_outage
+from tasklane.telemetry.metrics import EMAILS_FAILED, EMAILS_SENT
 from tasklane_notifications.mailer import Mailer
 from tasklane_notifications.rendering import RenderedEmail
+from tasklane_notifications.settings import NotificationsSettings
 
 
 def build_message(
-    settings: Settings, rendered: RenderedEmail, recipients: Sequence[str], dedupe_key: str
+    settings: NotificationsSettings, rendered: RenderedEmail, recipients: Sequence[str], dedupe_key: str
 ) -> EmailMessage:
     """The email for ``recipients``: addressed to the first, the rest receive it as blind copies so one
     tenant's team members do not see each other's addresses."""
@@ -52,8 +57,12 @@ def send_once(
     recipients: Sequence[str],
     business_id: uuid.UUID | None,
     task_id: str | None,
+    sent_before: bool = False,
 ) -> bool:
-    """Send ``message`` unless ``dedupe_key`` was already sent. Returns whether it was sent now."""
+    """Send ``message`` unless ``dedupe_key`` was already sent. Returns whether it was sent now.
+
+    ``sent_before``: an earlier attempt handed it to the relay but could not record that; record it only.
+    """
     insert = (postgresql.insert if database.is_postgresql else sqlite.insert)(SentNotification)
     claim = (
         insert.values(
@@ -68,8 +77,21 @@ def send_once(
         .on_conflict_do_nothing(index_elements=[SentNotification.dedupe_key])
         .returning(SentNotification.id)
     )
-    with database.transaction() as session:
-        if session.execute(claim).scalar_one_or_none() is None:
-            return False
-        mailer.send(message, recipients)
+    handed_over = False
+    try:
+        with database.transaction() as session:
+            if session.execute(claim).scalar_one_or_none() is None:
+                return False
+            if not sent_before:
+                try:
+                    mailer.send(message, recipients)
+                except Exception:
+                    EMAILS_FAILED.labels(template=kind).inc()
+                    raise
+                handed_over = True
+                EMAILS_SENT.labels(template=kind).inc()
+    except Exception as exc:
+        if handed_over and is_outage(exc):
+            raise EffectNotRecorded(f"email:{dedupe_key}", exc) from exc
+        raise
     return True

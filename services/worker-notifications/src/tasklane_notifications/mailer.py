@@ -7,8 +7,11 @@ import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
 
+from opentelemetry.trace import SpanKind
+
 from tasklane.errors import PermanentTaskError
-from tasklane.settings import Settings
+from tasklane.telemetry.tracing import tracer
+from tasklane_notifications.settings import NotificationsSettings
 
 
 class TransientDeliveryError(Exception):
@@ -27,7 +30,7 @@ def _classify(code: int, message: bytes | str) -> Exception:
 
 
 class Mailer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
 
     def _connect(self) -> smtplib.SMTP:
@@ -43,6 +46,16 @@ class Mailer:
 
     def send(self, message: EmailMessage, recipients: Sequence[str]) -> None:
         """Hand ``message`` for ``recipients`` to the relay; raise Transient/PermanentDeliveryError."""
+        # No instrumentation covers smtplib: this span is the relay's part of the task's trace.
+        attributes: dict[str, str | int] = {
+            "server.address": self._settings.smtp_host,
+            "server.port": self._settings.smtp_port,
+            "tasklane.email.recipients": len(recipients),
+        }
+        with tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT, attributes=attributes):
+            self._send(message, recipients)
+
+    def _send(self, message: EmailMessage, recipients: Sequence[str]) -> None:
         try:
             with self._connect() as smtp:
                 if self._settings.smtp_username:

@@ -15,12 +15,13 @@ from tasklane_notifications.audience import business_recipients
 from tasklane_notifications.delivery import build_message, send_once
 from tasklane_notifications.mailer import Mailer
 from tasklane_notifications.rendering import render_email
+from tasklane_notifications.settings import NotificationsSettings
 
 
 class Notifier:
-    def __init__(self, runtime: WorkerRuntime, mailer: Mailer) -> None:
+    def __init__(self, runtime: WorkerRuntime[NotificationsSettings]) -> None:
         self.runtime = runtime
-        self.mailer = mailer
+        self.mailer = Mailer(runtime.settings)
 
     def business(self, business_id: uuid.UUID) -> Business:
         with self.runtime.database.session() as session:
@@ -53,6 +54,7 @@ class Notifier:
             recipients=recipients,
             business_id=business.id,
             task_id=task.request.id,
+            sent_before=self.runtime.already_done(task, f"email:{dedupe_key}"),
         )
         return {"sent": sent, "recipients": list(recipients), "dedupe_key": dedupe_key}
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from tasklane.settings import load_settings
-from tasklane.worker import WorkerRuntime
-from tasklane_payments.relay import PaymentRelay, relay_bootstep
-from tasklane_payments.tasks import register_all
+from tasklane.worker import boot
+from tasklane_payments import QUEUES
+from tasklane_payments.settings import PaymentsSettings
 
-settings = load_settings()
-runtime = WorkerRuntime(settings, name="payments")
-relay = PaymentRelay(runtime)
-register_all(runtime, relay)
+runtime = boot(PaymentsSettings, name="payments", queues=QUEUES)
+runtime.discover("tasklane_payments.tasks")
 app = runtime.celery
-app.steps["worker"].add(relay_bootstep(relay))

@@ -7,22 +7,21 @@ ledger's unique reference backs the lock up: a second credit for the same paymen
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasklane.contracts import (
-    SEND_CREDIT_PURCHASE_NOTIFICATION,
-    ProcessPaymentWebhook,
-    SendCreditPurchaseNotification,
-)
+from tasklane.contracts.notifications import SEND_CREDIT_PURCHASE_NOTIFICATION, SendCreditPurchaseNotification
+from tasklane.contracts.payments import ProcessPaymentWebhook
 from tasklane.credits import add_credits
 from tasklane.db.base import utcnow
-from tasklane.db.models import CreditPurchase, LedgerKind, PurchaseStatus, TaskRecord
+from tasklane.db.models import CreditPurchase, LedgerKind, PurchaseStatus
 from tasklane.errors import PermanentTaskError
 from tasklane.money import format_minor_units
-from tasklane.publishing import record_task
+from tasklane.publishing import Outbound, record_task
 
 
 class Outcome(StrEnum):
@@ -31,8 +30,15 @@ class Outcome(StrEnum):
     NEEDS_REVIEW = "needs_review"
 
 
-def apply_payment(session: Session, payment: ProcessPaymentWebhook) -> tuple[Outcome, TaskRecord | None]:
-    """Credit the purchase ``payment`` pays for; returns the outcome and the receipt task to publish."""
+class Applied(NamedTuple):
+    outcome: Outcome
+    receipt: Outbound | None = None  # the receipt email, recorded in the same transaction
+    credits: Decimal = Decimal(0)  # credits added
+
+
+def apply_payment(session: Session, payment: ProcessPaymentWebhook) -> Applied:
+    """Credit the purchase ``payment`` pays for; returns the outcome, the receipt task to publish and the
+    credits added."""
     purchase = session.scalar(
         select(CreditPurchase)
         .where(
@@ -46,16 +52,16 @@ def apply_payment(session: Session, payment: ProcessPaymentWebhook) -> tuple[Out
             f"no {payment.payment_provider} credit purchase has reference {payment.payment_reference}"
         )
     if purchase.status == PurchaseStatus.PAID:
-        return Outcome.ALREADY_CREDITED, None
+        return Applied(Outcome.ALREADY_CREDITED)
     if purchase.status == PurchaseStatus.NEEDS_REVIEW:
-        return Outcome.NEEDS_REVIEW, None
+        return Applied(Outcome.NEEDS_REVIEW)
     if payment.currency.upper() != purchase.currency or payment.amount_paid != purchase.amount_minor:
         purchase.status = PurchaseStatus.NEEDS_REVIEW
         purchase.review_reason = (
             f"paid {format_minor_units(payment.amount_paid, payment.currency)}, "
             f"expected {format_minor_units(purchase.amount_minor, purchase.currency)}; nothing was credited"
         )
-        return Outcome.NEEDS_REVIEW, None
+        return Applied(Outcome.NEEDS_REVIEW)
     purchase.status = PurchaseStatus.PAID
     purchase.paid_at = utcnow()
     add_credits(
@@ -72,4 +78,4 @@ def apply_payment(session: Session, payment: ProcessPaymentWebhook) -> tuple[Out
         SendCreditPurchaseNotification(purchase_id=purchase.id),
         business_id=purchase.business_id,
     )
-    return Outcome.CREDITED, receipt
+    return Applied(Outcome.CREDITED, receipt, purchase.credits)

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from celery import bootsteps
-from sqlalchemy import Connection, Table, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.orm import Session
 
-from tasklane.contracts import PROCESS_PAYMENT_WEBHOOK, ProcessPaymentWebhook
-from tasklane.db.base import utcnow
-from tasklane.db.models import CreditPurchase, PaymentEventStatus, TaskStatus
+from tasklane.contracts.payments import PROCESS_PAYMENT_WEBHOOK, ProcessPaymentWebhook
+from tasklane.db.engine import Database
+from tasklane.db.models import CreditPurchase, PaymentEventStatus
 from tasklane.errors import BrokerUnavailable
 from tasklane.payment_events import EVENTS, RELAY_CHANNEL, mark_outcome
-from tasklane.publishing import TASK_RECORDS, publish
+from tasklane.publishing import record_task, send
+from tasklane.telemetry.metrics import Scraped
+from tasklane.telemetry.tracing import continued, link_to, tracer
 from tasklane.worker import WorkerRuntime
+from tasklane_payments.settings import PaymentsSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,41 +39,54 @@ _WAIT_SLICE = 1.0  # seconds: how quickly the relay notices it should stop
 
 
 class PaymentRelay:
-    def __init__(self, runtime: WorkerRuntime) -> None:
+    def __init__(self, runtime: WorkerRuntime[PaymentsSettings]) -> None:
         self.runtime = runtime
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def dispatch_received(self) -> int:
         """Publish up to ``BATCH`` stored events' tasks; returns how many were queued."""
-        database = self.runtime.database
-        insert = (postgresql.insert if database.is_postgresql else sqlite.insert)(TASK_RECORDS)
         queued = 0
-        with database.engine.connect() as connection:
+        with self.runtime.database.session() as session:
             e, p = EVENTS.c, PURCHASES.c
-            claimed = connection.execute(
-                select(e.id, e.provider, e.reference, e.amount_minor, e.currency, p.business_id)
+            claimed = session.execute(
+                select(
+                    e.id, e.provider, e.reference, e.amount_minor, e.currency, e.traceparent, p.business_id
+                )
                 .outerjoin(PURCHASES, and_(p.reference == e.reference, p.provider == e.provider))
                 .where(e.status == PaymentEventStatus.RECEIVED)
                 .order_by(e.received_at)
                 .limit(BATCH)
                 .with_for_update(of=EVENTS, skip_locked=True)
             ).all()
+            if not claimed:
+                return 0
+            # One span for the sweep, linked to each webhook it relays; each event's task is published in
+            # its webhook's own trace, so that trace goes on through the payment and its receipt.
+            links = [link for event in claimed if (link := link_to(event.traceparent)) is not None]
+            batch_span = tracer.start_span(
+                "payments.relay", links=links, attributes={"tasklane.events": len(claimed)}
+            )
             try:
                 for event in claimed:
                     if event.business_id is None or event.amount_minor is None or event.currency is None:
                         note = f"no credit purchase has reference {event.reference}"
-                        connection.execute(mark_outcome(event.id, PaymentEventStatus.IGNORED, note))
+                        session.execute(mark_outcome(event.id, PaymentEventStatus.IGNORED, note))
                         continue
-                    queued += self._queue(connection, insert, event)
+                    # A savepoint: if the broker refuses the message, its record goes too, rather than
+                    # stay behind saying "queued" for a message that was never sent.
+                    with session.begin_nested(), continued(event.traceparent):
+                        self._queue(session, event)
+                    queued += 1
             except BrokerUnavailable as exc:
                 log.warning("payments relay: broker unavailable, %d events wait for the next sweep (%s)",
                             len(claimed) - queued, exc)  # fmt: skip
             finally:
-                connection.commit()  # what went out is marked, even if the broker failed part-way
+                session.commit()  # what went out is marked, even if the broker failed part-way
+                batch_span.end()
         return queued
 
-    def _queue(self, connection: Connection, insert: Any, event: Any) -> int:
+    def _queue(self, session: Session, event: Any) -> None:
         payload = ProcessPaymentWebhook(
             payment_reference=event.reference,
             amount_paid=event.amount_minor,
@@ -79,24 +94,20 @@ class PaymentRelay:
             payment_provider=event.provider,
             event_id=event.id,
         )
-        task_id = str(uuid.uuid4())
-        now = utcnow()
-        # The record commits with the event's mark; a worker that starts the task first waits on the key.
-        connection.execute(
-            insert.values(
-                id=task_id, business_id=event.business_id, name=PROCESS_PAYMENT_WEBHOOK.name,
-                queue=PROCESS_PAYMENT_WEBHOOK.queue, status=TaskStatus.QUEUED, progress=0,
-                kwargs=PROCESS_PAYMENT_WEBHOOK.message_kwargs(payload), attempts=0, created_at=now,
-                updated_at=now, dispatched_at=now,
-            ).on_conflict_do_nothing(index_elements=[TASK_RECORDS.c.id])
-        )  # fmt: skip
-        publish(self.runtime.celery, PROCESS_PAYMENT_WEBHOOK, payload, task_id=task_id)
-        connection.execute(
+        outbound = record_task(session, PROCESS_PAYMENT_WEBHOOK, payload, business_id=event.business_id)
+        # Sent while the event stays locked; the record commits with the event's mark, and a worker that
+        # starts the task first waits for that commit.
+        session.flush()
+        send(self.runtime.celery, outbound)
+        session.execute(
             update(EVENTS)
             .where(EVENTS.c.id == event.id)
-            .values(status=PaymentEventStatus.QUEUED, task_id=task_id, dispatched_at=now)
+            .values(
+                status=PaymentEventStatus.QUEUED,
+                task_id=outbound.id,
+                dispatched_at=outbound.record.dispatched_at,
+            )
         )
-        return 1
 
     def drain(self) -> int:
         total = 0
@@ -168,3 +179,28 @@ def relay_bootstep(relay: PaymentRelay) -> type[bootsteps.StartStopStep]:
             relay.stop()
 
     return PaymentRelayStep
+
+
+WAITING = (PaymentEventStatus.RECEIVED, PaymentEventStatus.QUEUED, PaymentEventStatus.FAILED)
+
+
+def waiting_events(database: Database) -> Scraped:
+    """``tasklane_payment_events{status}``: stored events still waiting (``received``: for the relay,
+    ``queued``: for a worker) and those that ``failed``, read at each scrape. Processed and ignored events
+    only grow, and are counted as they happen instead (``tasklane_payments_applied_total``,
+    ``tasklane_webhook_events_total``)."""
+
+    def read() -> dict[tuple[str, ...], float]:
+        with database.session() as session:
+            counts: dict[str, int] = dict(
+                session.execute(
+                    select(EVENTS.c.status, func.count())
+                    .where(EVENTS.c.status.in_(WAITING))
+                    .group_by(EVENTS.c.status)
+                ).all()
+            )
+        return {(status.value,): float(counts.get(status, 0)) for status in WAITING}
+
+    return Scraped(
+        "tasklane_payment_events", "Stored webhook events waiting or failed, by status.", ("status",), read
+    )

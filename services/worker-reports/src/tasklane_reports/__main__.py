@@ -6,10 +6,11 @@ It also consumes the ``maintenance`` queue by default; pass ``--queues`` to spli
 from __future__ import annotations
 
 from tasklane.worker import run_worker
+from tasklane_reports import QUEUES
 
 
 def main() -> None:
-    run_worker("tasklane_reports.app", queues=["reports", "maintenance"])
+    run_worker("tasklane_reports.app", queues=QUEUES)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,12 @@
-"""The reports worker's Celery app (``celery --app tasklane_reports.app``)."""
+"""The reports worker's Celery app (``celery --app tasklane_reports.app``): the reports, and the maintenance
+tasks it hosts by default (its own queues say which it consumes)."""
 
 from __future__ import annotations
 
-from tasklane.artifacts import DatabaseArtifactStore
-from tasklane.settings import load_settings
-from tasklane.worker import WorkerRuntime
-from tasklane_reports import maintenance
-from tasklane_reports.job import ReportJob
-from tasklane_reports.tasks import register_all
+from tasklane.worker import boot
+from tasklane_maintenance.settings import MaintenanceSettings
+from tasklane_reports import QUEUES
 
-settings = load_settings()
-runtime = WorkerRuntime(settings, name="reports")
-store = DatabaseArtifactStore(runtime.database)
-register_all(ReportJob(runtime, store))
-maintenance.register(runtime, store)
+runtime = boot(MaintenanceSettings, name="reports", queues=QUEUES)
+runtime.discover("tasklane_reports.tasks", "tasklane_maintenance.tasks")
 app = runtime.celery

@@ -17,8 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tasklane.artifacts import ArtifactStore, save_artifact
+from tasklane.cancellation import TaskCancelled
 from tasklane.db.base import utcnow
 from tasklane.errors import PermanentTaskError
+from tasklane.settings import Settings
+from tasklane.telemetry.metrics import REPORT_BYTES, REPORT_ROWS
+from tasklane.telemetry.tracing import tracer
 from tasklane.worker import WorkerRuntime
 from tasklane_reports.document import Document
 from tasklane_reports.sql import stream_section
@@ -54,17 +58,17 @@ def _ignore(_: int) -> None:
     pass
 
 
-def _interrupted(exc: BaseException | None) -> bool:
-    """Whether the soft time limit (or a cancel) caused ``exc``, directly or by breaking what followed."""
+def _interruption(exc: BaseException | None) -> BaseException | None:
+    """The soft time limit or the cancel that caused ``exc``, directly or by breaking what followed."""
     while exc is not None:
-        if isinstance(exc, SoftTimeLimitExceeded):
-            return True
+        if isinstance(exc, SoftTimeLimitExceeded | TaskCancelled):
+            return exc
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
 
 
 class ReportJob:
-    def __init__(self, runtime: WorkerRuntime, store: ArtifactStore) -> None:
+    def __init__(self, runtime: WorkerRuntime[Settings], store: ArtifactStore) -> None:
         self.runtime = runtime
         self.store = store
 
@@ -94,8 +98,8 @@ class ReportJob:
     ) -> dict[str, Any]:
         """Build the document with a database session, write it, store it; return the task result.
 
-        Whatever happens, the scratch directory goes; on the soft time limit (or a cancel, which Tasklane
-        delivers the same way) nothing half-written is kept, and the task fails with a clear message.
+        Whatever happens, the scratch directory goes; on the soft time limit or a cancel nothing
+        half-written is kept: a cancelled report ends ``cancelled``, one out of time fails saying so.
         """
         task_id = task.request.id
         scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{task_id}-"))
@@ -105,39 +109,47 @@ class ReportJob:
 
         try:
             with self._session() as session:
-                document = build(session)
-                sections = list(document.sections)
+                # Spans by hand for the phases no instrumentation sees; the SQL inside is instrumented.
+                with tracer.start_as_current_span("report.build"):
+                    document = build(session)
+                    sections = list(document.sections)
                 # Only the streamed tables count towards progress; the small ones take no time.
                 progress = Progress(report, sum(s.expected_rows for s in sections))
                 writer_cls = writer_for(fmt)
                 path = scratch / f"{document.filename_stem}.{writer_cls.extension}"
                 writer = writer_cls(path, document)
                 rows = 0
-                try:
-                    for section in sections:
-                        streamed = stream_section(session, section, writer_cls.projection)
-                        rows += writer.write_section(
-                            streamed, progress.rows if section.expected_rows else _ignore
-                        )
-                finally:
-                    writer.close()
+                with tracer.start_as_current_span(
+                    "report.write", attributes={"tasklane.report.format": fmt}
+                ) as span:
+                    try:
+                        for section in sections:
+                            streamed = stream_section(session, section, writer_cls.projection)
+                            rows += writer.write_section(
+                                streamed, progress.rows if section.expected_rows else _ignore
+                            )
+                    finally:
+                        writer.close()
+                    span.set_attribute("tasklane.report.rows", rows)
             progress.set(_WRITE_END)
             settings = self.runtime.settings
-            artifact = save_artifact(
-                self.runtime.database,
-                self.store,
-                path,
-                business_id=business_id,
-                task_id=task_id,
-                filename=path.name,
-                content_type=writer_cls.content_type,
-                expires_at=utcnow() + timedelta(seconds=settings.artifact_retention),
-            )
+            with tracer.start_as_current_span("report.store"):
+                artifact = save_artifact(
+                    self.runtime.database,
+                    self.store,
+                    path,
+                    business_id=business_id,
+                    task_id=task_id,
+                    filename=path.name,
+                    content_type=writer_cls.content_type,
+                    expires_at=utcnow() + timedelta(seconds=settings.artifact_retention),
+                )
         except Exception as exc:
-            if not _interrupted(exc):
+            interruption = _interruption(exc)
+            if interruption is None:
                 raise
-            if self.runtime.records.is_cancelled(task_id):
-                raise PermanentTaskError("cancelled; the partial file was discarded") from None
+            if isinstance(interruption, TaskCancelled):
+                raise TaskCancelled("cancelled; the partial file was discarded") from None
             limit = task.soft_time_limit or self.runtime.settings.time_limits("reports").soft
             raise PermanentTaskError(
                 f"ran out of time: the report was stopped after its {limit}s soft time limit and the partial "
@@ -145,6 +157,8 @@ class ReportJob:
             ) from None
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        REPORT_ROWS.labels(report=task.name, format=fmt).inc(rows)
+        REPORT_BYTES.labels(report=task.name, format=fmt).inc(artifact.size_bytes)
         return {
             "artifact_id": str(artifact.id),
             "filename": artifact.filename,

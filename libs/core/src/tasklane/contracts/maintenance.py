@@ -1,4 +1,4 @@
-"""Contracts of the ``maintenance`` queue: retention clean-ups and the outbox relay, run by beat."""
+"""Contracts of the ``maintenance`` queue: retention clean-ups and the reconciler, run by beat."""
 
 from __future__ import annotations
 
@@ -21,13 +21,12 @@ class DeactivateInactiveUsers(Payload):
     inactive_days: int | None = Field(None, ge=1, description="Default: TASKLANE_USER_INACTIVITY_DAYS.")
 
 
-class RedispatchUndeliveredTasks(Payload):
-    """Takes no arguments: it publishes task records committed while the broker was away."""
+class ReconcileTaskRecords(Payload):
+    """Takes no arguments: it makes the broker agree with the task records (see
+    ``tasklane_maintenance.reconciler``)."""
 
 
 CLEANUP_EXPIRED_ARTIFACTS = TaskContract("maintenance.cleanup_expired_artifacts", CleanupExpiredArtifacts)
 CLEANUP_OLD_TASK_RECORDS = TaskContract("maintenance.cleanup_old_task_records", CleanupOldTaskRecords)
 DEACTIVATE_INACTIVE_USERS = TaskContract("maintenance.deactivate_inactive_users", DeactivateInactiveUsers)
-REDISPATCH_UNDELIVERED_TASKS = TaskContract(
-    "maintenance.redispatch_undelivered_tasks", RedispatchUndeliveredTasks
-)
+RECONCILE_TASK_RECORDS = TaskContract("maintenance.reconcile_task_records", ReconcileTaskRecords)

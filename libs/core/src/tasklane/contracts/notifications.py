@@ -1,4 +1,4 @@
-"""Contracts of the ``notifications`` queue."""
+"""Contracts of the ``notifications`` queue; those a tenant asks the API for carry their parameters."""
 
 from __future__ import annotations
 
@@ -7,26 +7,45 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from tasklane.contracts.base import Payload, TaskContract
+from tasklane.contracts.base import Params, Payload, TaskContract
 
 
 class SendWelcomeEmail(Payload):
     user_id: uuid.UUID
 
 
-class SendLowStockAlert(Payload):
+class LowStockAlert(Params):
+    """Email the products at or below their reorder level (all, or only the given ones)."""
+
+    product_ids: list[uuid.UUID] | None = Field(
+        None, min_length=1, max_length=1000, description="Only these products; all products when omitted."
+    )
+
+
+class SendLowStockAlert(LowStockAlert):
     business_id: uuid.UUID
-    product_ids: list[uuid.UUID] | None = Field(None, max_length=1000)
 
 
-class SendStockMovementReport(Payload):
+class StockMovementReport(Params):
+    """Email a summary of stock in and out per product over the last `period_days` days."""
+
+    period_days: int = Field(7, ge=1, le=365, description="Days of movements to summarise.")
+
+
+class SendStockMovementReport(StockMovementReport):
     business_id: uuid.UUID
-    period_days: int = Field(7, ge=1, le=365)
 
 
-class CheckExpiringProducts(Payload):
+class ExpiringProducts(Params):
+    """Email the products in stock that expire within `days_threshold` days, by week."""
+
+    days_threshold: int = Field(
+        30, ge=1, le=365, description="Report products expiring within this many days."
+    )
+
+
+class CheckExpiringProducts(ExpiringProducts):
     business_id: uuid.UUID
-    days_threshold: int = Field(30, ge=1, le=365)
 
 
 class SendLowCreditAlert(Payload):
@@ -57,9 +76,13 @@ class DispatchStockMovementReports(Payload):
 
 
 SEND_WELCOME_EMAIL = TaskContract("notifications.send_welcome_email", SendWelcomeEmail)
-SEND_LOW_STOCK_ALERT = TaskContract("notifications.send_low_stock_alert", SendLowStockAlert)
-SEND_STOCK_MOVEMENT_REPORT = TaskContract("notifications.send_stock_movement_report", SendStockMovementReport)
-CHECK_EXPIRING_PRODUCTS = TaskContract("notifications.check_expiring_products", CheckExpiringProducts)
+SEND_LOW_STOCK_ALERT = TaskContract("notifications.send_low_stock_alert", SendLowStockAlert, LowStockAlert)
+SEND_STOCK_MOVEMENT_REPORT = TaskContract(
+    "notifications.send_stock_movement_report", SendStockMovementReport, StockMovementReport
+)
+CHECK_EXPIRING_PRODUCTS = TaskContract(
+    "notifications.check_expiring_products", CheckExpiringProducts, ExpiringProducts
+)
 SEND_LOW_CREDIT_ALERT = TaskContract("notifications.send_low_credit_alert", SendLowCreditAlert)
 SEND_REPORT_READY = TaskContract("notifications.send_report_ready", SendReportReady)
 SEND_CREDIT_PURCHASE_NOTIFICATION = TaskContract(

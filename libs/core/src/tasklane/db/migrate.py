@@ -20,6 +20,15 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     command.upgrade(alembic_config(settings), revision)
 
 
+def head_revision() -> str | None:
+    """The newest migration this code ships: what a database must be at before this release runs on it."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", "tasklane.db:migrations")
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def current_revision(settings: Settings) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

@@ -37,8 +37,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tasklane.db.engine import Database
 from tasklane.db.models import CreditPurchase, PaymentEventStatus
 from tasklane.payment_events import EVENTS
-from tasklane.settings import Settings
 from tasklane_api.payments.providers import ProviderEvent
+from tasklane_api.settings import ApiSettings
 
 PURCHASES: Table = CreditPurchase.__table__  # type: ignore[assignment]
 RECEIVED, IGNORED = PaymentEventStatus.RECEIVED, PaymentEventStatus.IGNORED
@@ -46,7 +46,7 @@ NOT_PROCESSED = " events are recorded, not processed"
 UNKNOWN_REFERENCE = "no credit purchase has reference "
 
 Key = tuple[str, str]  # (provider, event_key)
-Events = Sequence[tuple[str, ProviderEvent]]  # (provider, event), with distinct keys
+Events = Sequence[tuple[str, ProviderEvent, str | None]]  # (provider, event, traceparent), distinct keys
 
 
 class StoreUnavailable(Exception):
@@ -74,7 +74,8 @@ def _new_statuses(rows: Any) -> dict[Key, PaymentEventStatus]:
 # the batch is large and hash the whole purchases table instead. Only constants are formatted in.
 _INSERT_SQL = f"""
 INSERT INTO {EVENTS.name} (
-    id, provider, event_key, event_type, reference, amount_minor, currency, payload, status, note, received_at
+    id, provider, event_key, event_type, reference, amount_minor, currency, payload, status, note,
+    received_at, traceparent
 )
 SELECT
     gen_random_uuid(), e.provider, e.event_key, e.event_type, e.reference, e.amount_minor, e.currency,
@@ -84,11 +85,12 @@ SELECT
         WHEN NOT e.payment THEN e.event_type || '{NOT_PROCESSED}'
         WHEN p.found IS NULL THEN '{UNKNOWN_REFERENCE}' || e.reference
     END,
-    %(received_at)s
+    %(received_at)s, e.traceparent
 FROM unnest(
     %(provider)b::text[], %(event_key)b::text[], %(event_type)b::text[], %(reference)b::text[],
-    %(amount_minor)b::int8[], %(currency)b::text[], %(payload)b::text[], %(payment)b::bool[]
-) AS e(provider, event_key, event_type, reference, amount_minor, currency, payload, payment)
+    %(amount_minor)b::int8[], %(currency)b::text[], %(payload)b::text[], %(payment)b::bool[],
+    %(traceparent)b::text[]
+) AS e(provider, event_key, event_type, reference, amount_minor, currency, payload, payment, traceparent)
 LEFT JOIN LATERAL (
     SELECT true AS found FROM {PURCHASES.name} c
     WHERE c.provider = e.provider AND c.reference = e.reference
@@ -110,11 +112,13 @@ def _batch_columns(events: Events) -> dict[str, list[Any]]:
             "amount_minor",
             "currency",
             "payload",
+            "traceparent",
         )
     }
     payment = []
-    for provider, event in events:
+    for provider, event, traceparent in events:
         amount, currency = event.payment if event.payment is not None else (None, None)
+        columns["traceparent"].append(traceparent)
         columns["provider"].append(provider)
         columns["event_key"].append(event.event_key)
         columns["event_type"].append(event.event_type)
@@ -127,7 +131,7 @@ def _batch_columns(events: Events) -> dict[str, list[Any]]:
 
 
 class PostgresEventStore:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ApiSettings) -> None:
         url = make_url(settings.effective_database_url).set(drivername="postgresql")
         self._conninfo = url.render_as_string(hide_password=False)
         self._connection: psycopg.AsyncConnection[Any] | None = None
@@ -192,7 +196,7 @@ class PortableEventStore:
     def _store(self, events: Events, now: datetime) -> dict[Key, PaymentEventStatus]:
         claimed = {
             (provider, event.reference)
-            for provider, event in events
+            for provider, event, _ in events
             if event.payment is not None and event.reference is not None
         }
         with self._database.engine.begin() as connection:
@@ -204,7 +208,7 @@ class PortableEventStore:
                 )
                 ours = {(provider, reference) for provider, reference in found}
             rows = []
-            for provider, event in events:
+            for provider, event, traceparent in events:
                 amount, currency = event.payment if event.payment is not None else (None, None)
                 if event.payment is None:
                     status, note = IGNORED, event.event_type + NOT_PROCESSED
@@ -225,6 +229,7 @@ class PortableEventStore:
                         "status": status,
                         "note": note,
                         "received_at": now,
+                        "traceparent": traceparent,
                     }
                 )
             return _new_statuses(connection.execute(self._insert, rows))
@@ -233,7 +238,7 @@ class PortableEventStore:
         """Nothing of its own: it borrows the API's engine."""
 
 
-def event_store(settings: Settings, database: Database) -> EventStore:
+def event_store(settings: ApiSettings, database: Database) -> EventStore:
     if database.is_postgresql:
         return PostgresEventStore(settings)
     return PortableEventStore(database)

@@ -23,9 +23,11 @@ from enum import StrEnum
 from tasklane.db.base import utcnow
 from tasklane.db.engine import Database
 from tasklane.db.models import PaymentEventStatus
-from tasklane.settings import Settings
+from tasklane.telemetry.metrics import WEBHOOK_BATCH
+from tasklane.telemetry.tracing import current_traceparent, link_to, tracer
 from tasklane_api.payments.event_store import EventRefused, EventStore, Key, StoreUnavailable, event_store
 from tasklane_api.payments.providers import ProviderEvent
+from tasklane_api.settings import ApiSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class _Delivery:
     provider: str
     event: ProviderEvent
     future: asyncio.Future[Intake]
+    traceparent: str | None  # the request's trace, stored with the event for the relay to continue
 
     @property
     def key(self) -> Key:
@@ -62,7 +65,7 @@ class _Delivery:
 
 
 class EventIntake:
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(self, settings: ApiSettings, database: Database) -> None:
         self._timeout = settings.webhook_store_timeout
         self._store: EventStore = event_store(settings, database)
         self._queue: asyncio.Queue[_Delivery | None] | None = None
@@ -86,7 +89,7 @@ class EventIntake:
         if self._queue is None:
             raise RuntimeError("the webhook intake is not started")
         future: asyncio.Future[Intake] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Delivery(provider, event, future))
+        self._queue.put_nowait(_Delivery(provider, event, future, current_traceparent()))
         try:
             async with asyncio.timeout(self._timeout):
                 return await future
@@ -111,13 +114,21 @@ class EventIntake:
                 return
 
     async def _write(self, batch: list[_Delivery]) -> None:
+        # One span for the statement that stores the batch, linked to each request it answers.
+        links = [link for d in batch if (link := link_to(d.traceparent)) is not None]
+        with tracer.start_as_current_span(
+            "webhook.store_batch", links=links, attributes={"tasklane.batch_size": len(batch)}
+        ):
+            await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[_Delivery]) -> None:
         try:
             outcomes: list[Intake | BaseException] = list(await self._store_batch(batch))
         except EventRefused as exc:
             if len(batch) > 1:
                 # An event the database refuses must not fail the others it was batched with.
                 for delivery in batch:
-                    await self._write([delivery])
+                    await self._write_batch([delivery])
                 return
             log.error("the database refused a webhook event: %s", exc)
             outcomes = [exc]
@@ -136,7 +147,10 @@ class EventIntake:
         first: dict[Key, _Delivery] = {}
         for delivery in batch:
             first.setdefault(delivery.key, delivery)
-        stored = await self._store.store([(d.provider, d.event) for d in first.values()], utcnow())
+        WEBHOOK_BATCH.observe(len(batch))
+        stored = await self._store.store(
+            [(d.provider, d.event, d.traceparent) for d in first.values()], utcnow()
+        )
         outcomes = []
         for delivery in batch:
             status = stored.get(delivery.key) if first[delivery.key] is delivery else None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tasklane.settings import Settings
+from tasklane_api.settings import ApiSettings
 
 
 class InvalidSignature(Exception):
@@ -34,8 +35,9 @@ class PaymentProvider(Protocol):
     name: str
     title: str  # for documentation: "Paystack"
     description: str  # which events it sends and how they are signed, for the API reference
+    event_model: type[BaseModel]  # the fields of its events that are read, for the API reference
 
-    def __init__(self, settings: Settings) -> None: ...
+    def __init__(self, settings: ApiSettings) -> None: ...
 
     @property
     def configured(self) -> bool: ...
@@ -66,36 +68,67 @@ class _PaystackEvent(BaseModel):
 
 
 class Paystack:
-    """Paystack: ``X-Paystack-Signature`` is the hex HMAC-SHA512 of the raw body keyed with the secret key;
-    ``charge.success`` confirms a payment, amounts are in the currency's smallest unit."""
+    """Paystack signs the raw body with the secret key: ``X-Paystack-Signature`` is either the hex
+    HMAC-SHA512 of the body, or the timestamped form ``t=<unix>,v1=<kid>:<hex>`` whose HMAC covers
+    ``"<t>.<body>"``, refused once older than the tolerance so a captured delivery cannot be replayed.
+    ``charge.success`` confirms a payment; amounts are in the currency's smallest unit."""
 
     name = "paystack"
     title = "Paystack"
     description = (
         "Paystack signs the raw body: `X-Paystack-Signature` is its hex HMAC-SHA512 keyed with the secret "
-        "key. `charge.success` confirms a credit purchase (amount in the currency's smallest unit); other "
-        "events are recorded, not processed."
+        'key, or `t=<unix time>,v1=<key id>:<hex HMAC-SHA512 of "<t>.<body>">`, accepted for '
+        "`TASKLANE_WEBHOOK_TIMESTAMP_TOLERANCE` seconds. Several secret keys may be configured while one "
+        "is rotated. `charge.success` confirms a credit purchase (amount in the currency's smallest unit); "
+        "other events are recorded, not processed."
     )
     signature_header = "x-paystack-signature"
     payment_events = frozenset({"charge.success"})
+    event_model: type[BaseModel] = _PaystackEvent
 
-    def __init__(self, settings: Settings) -> None:
-        self._secret = settings.paystack_secret_key
+    def __init__(self, settings: ApiSettings) -> None:
+        self._secrets = settings.paystack_secrets
+        self._tolerance = settings.webhook_timestamp_tolerance
 
     @property
     def configured(self) -> bool:
-        return self._secret is not None
-
-    def sign(self, body: bytes) -> str:
-        assert self._secret is not None
-        return hmac.new(self._secret.get_secret_value().encode(), body, hashlib.sha512).hexdigest()
+        return bool(self._secrets)
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
-        signature = headers.get(self.signature_header)
-        if not signature:
+        header = headers.get(self.signature_header, "").strip()
+        if not header:
             raise InvalidSignature("missing X-Paystack-Signature header")
-        if not hmac.compare_digest(self.sign(body), signature.strip().lower()):
+        if header.startswith("t="):
+            timestamp, signatures = self._timestamped(header)
+            message = timestamp.encode() + b"." + body
+        else:
+            signatures, message = [header], body
+        if not any(self._matches(message, signature) for signature in signatures):
             raise InvalidSignature("X-Paystack-Signature does not match the body")
+
+    def _timestamped(self, header: str) -> tuple[str, list[str]]:
+        """The ``t`` and the ``v1`` signatures (without their key ids) of ``t=...,v1=kid:hex,...``."""
+        fields = [part.strip().partition("=") for part in header.split(",")]
+        timestamp = next((value for key, _, value in fields if key == "t"), "")
+        signatures = [value.rpartition(":")[2] for key, _, value in fields if key == "v1"]
+        if not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
+            raise InvalidSignature("X-Paystack-Signature: expected t=<unix time>,v1=<key id>:<hex signature>")
+        if abs(time.time() - int(timestamp)) > self._tolerance:
+            raise InvalidSignature(
+                f"X-Paystack-Signature: timestamp {timestamp} is outside the {self._tolerance}s tolerance "
+                "(a replayed delivery, or a clock far off)"
+            )
+        return timestamp, signatures
+
+    def _matches(self, message: bytes, signature: str) -> bool:
+        # Bytes, not str: compare_digest refuses non-ASCII text, and the header is the sender's to choose.
+        # Every key is tried without stopping early, so timing tells nothing about which one matched.
+        given = signature.strip().lower().encode(errors="replace")
+        results = [
+            hmac.compare_digest(hmac.new(key, message, hashlib.sha512).hexdigest().encode(), given)
+            for key in self._secrets
+        ]
+        return any(results)
 
     def parse(self, body: bytes) -> ProviderEvent:
         try:
@@ -129,5 +162,5 @@ class Paystack:
 PROVIDERS: tuple[type[PaymentProvider], ...] = (Paystack,)
 
 
-def providers(settings: Settings) -> dict[str, PaymentProvider]:
+def providers(settings: ApiSettings) -> dict[str, PaymentProvider]:
     return {provider.name: provider(settings) for provider in PROVIDERS}

@@ -3,15 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import select
 
-from tasklane.contracts import (
+from tasklane.contracts.notifications import (
     CHECK_EXPIRING_PRODUCTS,
     SEND_LOW_STOCK_ALERT,
     SEND_STOCK_MOVEMENT_REPORT,
-    CheckExpiringProducts,
-    SendLowStockAlert,
-    SendStockMovementReport,
 )
-from tasklane.db.models import Product, TaskRecord
+from tasklane.db.models import Product
 from tasklane.publishing import enqueue
 from tasklane_api.deps import CeleryDep, CurrentBusiness, SessionDep
 from tasklane_api.schemas.alerts import (
@@ -19,27 +16,25 @@ from tasklane_api.schemas.alerts import (
     LowStockAlertRequest,
     StockMovementReportRequest,
 )
-from tasklane_api.schemas.common import TaskAccepted
+from tasklane_api.schemas.common import TaskAccepted, accepted
 from tasklane_api.schemas.errors import BrokerUnavailableResponse, ErrorResponse
+from tasklane_api.schemas.requests import described
+from tasklane_api.schemas.tasks import ACCEPTED_DESCRIPTION
 
 router = APIRouter(
     prefix="/v1/alerts",
     tags=["alerts"],
     responses={
-        503: {"model": BrokerUnavailableResponse, "description": "The task queue is down; nothing queued."}
+        202: {"description": ACCEPTED_DESCRIPTION},
+        503: {"model": BrokerUnavailableResponse, "description": "The task queue is down; nothing queued."},
     },
 )
-
-
-def accepted(request: Request, record: TaskRecord) -> TaskAccepted:
-    return TaskAccepted(
-        task_id=record.id, status="queued", status_url=str(request.url_for("get_task", task_id=record.id))
-    )
 
 
 @router.post(
     "/low-stock",
     status_code=status.HTTP_202_ACCEPTED,
+    description=described(SEND_LOW_STOCK_ALERT),
     responses={404: {"model": ErrorResponse, "description": "A product id is not one of the tenant's."}},
 )
 def low_stock(
@@ -49,7 +44,6 @@ def low_stock(
     session: SessionDep,
     celery: CeleryDep,
 ) -> TaskAccepted:
-    """Email the products at or below their reorder level (all, or only the given ones)."""
     if body.product_ids:
         wanted = set(body.product_ids)
         found = set(
@@ -61,11 +55,15 @@ def low_stock(
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"product_ids: products not found: {', '.join(missing)}"
             )
-    payload = SendLowStockAlert(business_id=business.id, product_ids=body.product_ids)
+    payload = SEND_LOW_STOCK_ALERT.from_params(body, business_id=business.id)
     return accepted(request, enqueue(session, celery, SEND_LOW_STOCK_ALERT, payload, business_id=business.id))
 
 
-@router.post("/stock-movement", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/stock-movement",
+    status_code=status.HTTP_202_ACCEPTED,
+    description=described(SEND_STOCK_MOVEMENT_REPORT),
+)
 def stock_movement(
     body: StockMovementReportRequest,
     request: Request,
@@ -73,14 +71,17 @@ def stock_movement(
     session: SessionDep,
     celery: CeleryDep,
 ) -> TaskAccepted:
-    """Email a summary of stock in and out per product over the last ``period_days`` days."""
-    payload = SendStockMovementReport(business_id=business.id, period_days=body.period_days)
+    payload = SEND_STOCK_MOVEMENT_REPORT.from_params(body, business_id=business.id)
     return accepted(
         request, enqueue(session, celery, SEND_STOCK_MOVEMENT_REPORT, payload, business_id=business.id)
     )
 
 
-@router.post("/expiring-products", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/expiring-products",
+    status_code=status.HTTP_202_ACCEPTED,
+    description=described(CHECK_EXPIRING_PRODUCTS),
+)
 def expiring_products(
     body: ExpiringProductsRequest,
     request: Request,
@@ -88,8 +89,7 @@ def expiring_products(
     session: SessionDep,
     celery: CeleryDep,
 ) -> TaskAccepted:
-    """Email the products in stock that expire within ``days_threshold`` days, by week."""
-    payload = CheckExpiringProducts(business_id=business.id, days_threshold=body.days_threshold)
+    payload = CHECK_EXPIRING_PRODUCTS.from_params(body, business_id=business.id)
     return accepted(
         request, enqueue(session, celery, CHECK_EXPIRING_PRODUCTS, payload, business_id=business.id)
     )

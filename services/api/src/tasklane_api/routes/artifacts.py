@@ -30,7 +30,7 @@ def _content_disposition(filename: str) -> str:
         200: {"description": "The file, streamed.", "content": {"application/octet-stream": {}}},
         401: {"model": ErrorResponse, "description": "Neither an API key nor a signed link."},
         403: {"model": ErrorResponse, "description": "The signed link is expired or altered."},
-        404: {"model": ErrorResponse},
+        404: {"model": ErrorResponse, "description": "No such file, or another tenant's (with a key)."},
         410: {"model": ErrorResponse, "description": "The file has expired and is no longer kept."},
     },
 )
@@ -41,7 +41,9 @@ def download_artifact(
     expires: Annotated[int | None, Query(description="Signed link: Unix time it expires.")] = None,
     signature: Annotated[str | None, Query(description="Signed link: HMAC of the id and expiry.")] = None,
 ) -> StreamingResponse:
-    """Download a report file (signed link from `result.file_url`, or `Authorization: Bearer`)."""
+    """Download a report file, streamed with `Content-Type`, `Content-Length`, `Content-Disposition` and
+    its SHA-256 as `ETag`. A signed link (`expires` and `signature`, from `result.file_url`) needs no API
+    key; with `Authorization: Bearer` the owner needs no signature."""
     settings = resources.settings
     owner = None
     if expires is not None or signature is not None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from tasklane.contracts import SEND_LOW_CREDIT_ALERT, SendLowCreditAlert
+from tasklane.contracts.notifications import SEND_LOW_CREDIT_ALERT, SendLowCreditAlert
 from tasklane.credits import InsufficientCredits, spend_credits
 from tasklane.db.models import Business, CreditLedgerEntry
 from tasklane.errors import BrokerUnavailable
@@ -20,6 +20,7 @@ from tasklane_api.schemas.credits import (
     InsufficientCreditsResponse,
     LedgerEntryPublic,
 )
+from tasklane_api.schemas.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,13 @@ def use_credits(
     session: SessionDep,
     celery: CeleryDep,
     idempotency_key: Annotated[
-        str | None,
-        Header(max_length=100, description="Retries with the same key spend once and get the first answer."),
+        Text | None,
+        Header(max_length=255, description="Retries with the same key spend once and get the first answer."),
     ] = None,
 ) -> CreditUsageResult | JSONResponse:
-    """Spend AI credits atomically; the balance never goes below zero."""
+    """Spend AI credits atomically; the balance never goes below zero. A spend that takes the balance
+    below the threshold queues the low-credit alert, whose task record commits with the spend. Send an
+    `Idempotency-Key` header and retries spend once, answering the first outcome (`replayed: true`)."""
     try:
         spend = spend_credits(
             session, business.id, body.amount, description=body.description, idempotency_key=idempotency_key
@@ -82,7 +85,7 @@ def get_credits(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100, description="How many recent ledger entries.")] = 20,
 ) -> CreditsPublic:
-    """The AI-credit balance and its most recent changes."""
+    """The AI-credit balance, the alert threshold and the most recent ledger entries."""
     current = session.get_one(Business, business.id)
     entries = session.scalars(
         select(CreditLedgerEntry)

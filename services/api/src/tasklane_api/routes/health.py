@@ -4,12 +4,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import redis
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from tasklane import redis_urls
+from tasklane.telemetry.metrics import READINESS
 from tasklane_api.deps import get_resources
 from tasklane_api.resources import Resources
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
-    """Liveness: the process is up and serving requests; checks nothing else."""
+    """Liveness: `200` while the process serves requests; it checks nothing else."""
     return {"status": "ok"}
 
 
@@ -28,9 +29,13 @@ def _check_database(resources: Resources) -> None:
 
 
 def _check_broker(resources: Resources) -> None:
-    timeout = resources.settings.readiness_timeout
-    client = redis.Redis.from_url(
-        resources.settings.broker_url, socket_connect_timeout=timeout, socket_timeout=timeout
+    settings = resources.settings
+    timeout = settings.readiness_timeout
+    client = redis_urls.client(
+        settings.broker_url,
+        settings.redis_sentinel_master,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
     )
     try:
         client.ping()
@@ -53,12 +58,15 @@ async def _run_check(check: Callable[[Resources], None], resources: Resources) -
     responses={503: {"description": "A dependency is down; `detail` names it, `checks` says why."}},
 )
 async def readyz(resources: Annotated[Resources, Depends(get_resources)]) -> Any:
-    """Readiness: the database and the broker both answer within the readiness timeout."""
+    """Readiness: `200` when PostgreSQL and Redis both answer within `TASKLANE_READINESS_TIMEOUT`, else `503`
+    naming what is down."""
     names = ("database", "broker")
     results = await asyncio.gather(
         _run_check(_check_database, resources), _run_check(_check_broker, resources)
     )
     checks = dict(zip(names, results, strict=True))
+    for name, result in checks.items():
+        READINESS.labels(check=name).set(1 if result == "ok" else 0)
     down = [name for name, result in checks.items() if result != "ok"]
     if down:
         return JSONResponse(

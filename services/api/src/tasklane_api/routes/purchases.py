@@ -4,6 +4,7 @@ import secrets
 import uuid
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.exceptions import RequestValidationError
 
 from tasklane.db.models import CreditPurchase
 from tasklane_api.deps import CurrentBusiness, SessionDep, SettingsDep
@@ -17,12 +18,22 @@ router = APIRouter(prefix="/v1/credit-purchases", tags=["credits"])
 def create_purchase(
     body: CreditPurchaseCreate, business: CurrentBusiness, session: SessionDep, settings: SettingsDep
 ) -> CreditPurchasePublic:
-    """Start buying credits: a pending purchase, priced from settings, whose reference the checkout uses."""
+    """Start buying credits: a `pending` purchase priced from `TASKLANE_CREDIT_PRICES`; hand its `reference`
+    to the provider's checkout. It is paid when the provider's signed webhook confirms the amount."""
     currency = body.currency.upper()
     unit_price = settings.credit_prices.get(currency)
     if unit_price is None:
         accepted = ", ".join(sorted(settings.credit_prices))
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"currency: must be one of {accepted}")
+        raise RequestValidationError(
+            [
+                {
+                    "type": "enum",
+                    "loc": ("body", "currency"),
+                    "msg": f"must be one of {accepted}",
+                    "input": currency,
+                }
+            ]
+        )
     purchase = CreditPurchase(
         business_id=business.id,
         reference=f"TL-{secrets.token_hex(10).upper()}",
@@ -36,7 +47,10 @@ def create_purchase(
     return CreditPurchasePublic.from_purchase(purchase)
 
 
-@router.get("/{purchase_id}", responses={404: {"model": ErrorResponse}})
+@router.get(
+    "/{purchase_id}",
+    responses={404: {"model": ErrorResponse, "description": "No such purchase for this tenant."}},
+)
 def get_purchase(
     purchase_id: uuid.UUID, business: CurrentBusiness, session: SessionDep
 ) -> CreditPurchasePublic:

@@ -31,7 +31,8 @@ def _get(session: SessionDep, business: Business, reminder_id: uuid.UUID) -> Rem
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_reminder(body: ReminderCreate, business: CurrentBusiness, session: SessionDep) -> ReminderPublic:
-    """Schedule a reminder email; it goes out within a minute of ``remind_at``."""
+    """Schedule a reminder email; it goes out within a minute of `remind_at` (a time already past: at the
+    next minute), to `recipients` or else the business owner and the users who receive alerts."""
     reminder = Reminder(
         id=uuid.uuid4(),
         business_id=business.id,
@@ -54,7 +55,7 @@ def list_reminders(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ReminderPublic]:
-    """The tenant's reminders, soonest first."""
+    """The tenant's reminders, soonest first; `task_id` once dispatched."""
     query = select(Reminder).where(Reminder.business_id == business.id)
     if status_ is not None:
         query = query.where(Reminder.status == status_)
@@ -64,6 +65,7 @@ def list_reminders(
 
 @router.get("/{reminder_id}", responses=NOT_FOUND)
 def get_reminder(reminder_id: uuid.UUID, business: CurrentBusiness, session: SessionDep) -> ReminderPublic:
+    """One reminder, with `task_id` once dispatched."""
     return ReminderPublic.model_validate(_get(session, business, reminder_id))
 
 
@@ -73,7 +75,7 @@ def get_reminder(reminder_id: uuid.UUID, business: CurrentBusiness, session: Ses
     responses={**NOT_FOUND, 409: {"model": ErrorResponse, "description": "Already sent on its way."}},
 )
 def delete_reminder(reminder_id: uuid.UUID, business: CurrentBusiness, session: SessionDep) -> Response:
-    """Cancel a pending reminder; one already dispatched can no longer be stopped (409)."""
+    """Cancel a pending reminder: it is never sent. One already dispatched can no longer be stopped."""
     reminder = _get(session, business, reminder_id)
     # A conditional UPDATE, not check-then-set: it waits for a dispatcher holding the row, then sees
     # whether that dispatcher took it first.

@@ -1,155 +1,104 @@
-"""Reports and exports: validated here, queued by name, produced by the reports worker."""
+"""Reports and exports: one route per row of ``REPORTS``, its body the contract's parameters (validated
+here), queued by name, produced by the reports worker."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from tasklane.contracts import (
+from tasklane.contracts import TaskContract
+from tasklane.contracts.notifications import SEND_REPORT_READY, SendReportReady
+from tasklane.contracts.reports import (
     EXPORT_CUSTOMERS,
     EXPORT_TRANSACTIONS,
     GENERATE_INVENTORY_REPORT,
     GENERATE_SALES_REPORT,
     GENERATE_USER_ACTIVITY_REPORT,
-    SEND_REPORT_READY,
-    ExportCustomers,
-    ExportTransactions,
-    GenerateInventoryReport,
-    GenerateSalesReport,
-    GenerateUserActivityReport,
-    Payload,
-    SendReportReady,
-    TaskContract,
+    UserActivityReport,
 )
 from tasklane.db.models import Business, User
 from tasklane.publishing import enqueue, follow_up
 from tasklane_api.deps import CeleryDep, CurrentBusiness, SessionDep
-from tasklane_api.schemas.common import TaskAccepted
+from tasklane_api.schemas.common import TaskAccepted, accepted
 from tasklane_api.schemas.errors import BrokerUnavailableResponse, ErrorResponse
-from tasklane_api.schemas.reports import (
-    CustomerExportRequest,
-    InventoryReportRequest,
-    ReportRequest,
-    SalesReportRequest,
-    TransactionExportRequest,
-    UserActivityReportRequest,
-)
+from tasklane_api.schemas.reports import ReportDelivery
+from tasklane_api.schemas.requests import described, request_model
 from tasklane_api.schemas.tasks import ACCEPTED_DESCRIPTION
 
 router = APIRouter(
     tags=["reports"],
     responses={
-        503: {"model": BrokerUnavailableResponse, "description": "The task queue is down; nothing queued."}
+        202: {"description": ACCEPTED_DESCRIPTION},
+        503: {"model": BrokerUnavailableResponse, "description": "The task queue is down; nothing queued."},
     },
 )
 
 
-def _queue(
-    request: Request,
-    body: ReportRequest,
-    business: Business,
-    session: SessionDep,
-    celery: CeleryDep,
-    *,
-    contract: TaskContract[Any],
-    payload: Payload,
-) -> TaskAccepted:
-    task_id = str(uuid.uuid4())
-    then = None
-    if body.notify_email:
-        then = follow_up(SEND_REPORT_READY, SendReportReady(business_id=business.id, task_id=task_id))
-    record = enqueue(session, celery, contract, payload, business_id=business.id, task_id=task_id, then=then)
-    return TaskAccepted(
-        task_id=record.id,
-        status="processing",
-        status_url=str(request.url_for("get_task", task_id=record.id)),
-        notify_task_id=then.task_id if then else None,
-    )
+def user_is_the_tenants(session: Session, business: Business, params: Any) -> None:
+    assert isinstance(params, UserActivityReport)
+    found = session.scalar(select(User.id).where(User.id == params.user_id, User.business_id == business.id))
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user_id: user {params.user_id} not found")
 
 
-@router.post("/v1/reports/sales", status_code=status.HTTP_202_ACCEPTED, description=ACCEPTED_DESCRIPTION)
-def sales_report(
-    body: SalesReportRequest,
-    request: Request,
-    business: CurrentBusiness,
-    session: SessionDep,
-    celery: CeleryDep,
-) -> TaskAccepted:
-    """Sales report (PDF, XLSX or CSV): totals, per-day and per-product breakdowns, every transaction."""
-    payload = GenerateSalesReport(
-        business_id=business.id, start_date=body.start_date, end_date=body.end_date, format=body.format
-    )
-    return _queue(request, body, business, session, celery, contract=GENERATE_SALES_REPORT, payload=payload)
+@dataclass(frozen=True)
+class Report:
+    path: str
+    name: str  # the route's name, and so its OpenAPI operation
+    contract: TaskContract[Any]
+    check: Callable[[Session, Business, Any], None] | None = None  # refuses what the body cannot say
+    responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
 
 
-@router.post("/v1/reports/inventory", status_code=status.HTTP_202_ACCEPTED, description=ACCEPTED_DESCRIPTION)
-def inventory_report(
-    body: InventoryReportRequest,
-    request: Request,
-    business: CurrentBusiness,
-    session: SessionDep,
-    celery: CeleryDep,
-) -> TaskAccepted:
-    """Inventory report (PDF, XLSX or CSV): stock levels, value at price, what needs reordering."""
-    payload = GenerateInventoryReport(
-        business_id=business.id, format=body.format, include_zero_stock=body.include_zero_stock
-    )
-    return _queue(
-        request, body, business, session, celery, contract=GENERATE_INVENTORY_REPORT, payload=payload
-    )
-
-
-@router.post("/v1/exports/customers", status_code=status.HTTP_202_ACCEPTED, description=ACCEPTED_DESCRIPTION)
-def customers_export(
-    body: CustomerExportRequest,
-    request: Request,
-    business: CurrentBusiness,
-    session: SessionDep,
-    celery: CeleryDep,
-) -> TaskAccepted:
-    """Every customer with their purchase totals (CSV or XLSX)."""
-    payload = ExportCustomers(business_id=business.id, format=body.format)
-    return _queue(request, body, business, session, celery, contract=EXPORT_CUSTOMERS, payload=payload)
-
-
-@router.post(
-    "/v1/exports/transactions", status_code=status.HTTP_202_ACCEPTED, description=ACCEPTED_DESCRIPTION
+REPORTS = (
+    Report("/v1/reports/sales", "sales_report", GENERATE_SALES_REPORT),
+    Report("/v1/reports/inventory", "inventory_report", GENERATE_INVENTORY_REPORT),
+    Report("/v1/exports/customers", "customers_export", EXPORT_CUSTOMERS),
+    Report("/v1/exports/transactions", "transactions_export", EXPORT_TRANSACTIONS),
+    Report(
+        "/v1/reports/user-activity",
+        "user_activity_report",
+        GENERATE_USER_ACTIVITY_REPORT,
+        check=user_is_the_tenants,
+        responses={404: {"model": ErrorResponse, "description": "The user is not one of the tenant's."}},
+    ),
 )
-def transactions_export(
-    body: TransactionExportRequest,
-    request: Request,
-    business: CurrentBusiness,
-    session: SessionDep,
-    celery: CeleryDep,
-) -> TaskAccepted:
-    """Every transaction in the range, one row each (CSV or XLSX)."""
-    payload = ExportTransactions(
-        business_id=business.id, start_date=body.start_date, end_date=body.end_date, format=body.format
-    )
-    return _queue(request, body, business, session, celery, contract=EXPORT_TRANSACTIONS, payload=payload)
 
 
-@router.post(
-    "/v1/reports/user-activity",
-    status_code=status.HTTP_202_ACCEPTED,
-    description=ACCEPTED_DESCRIPTION,
-    responses={404: {"model": ErrorResponse, "description": "The user is not one of the tenant's."}},
-)
-def user_activity_report(
-    body: UserActivityReportRequest,
-    request: Request,
-    business: CurrentBusiness,
-    session: SessionDep,
-    celery: CeleryDep,
-) -> TaskAccepted:
-    """A user's profile and everything they recorded (PDF by default)."""
-    exists = session.scalar(select(User.id).where(User.id == body.user_id, User.business_id == business.id))
-    if exists is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user_id: user {body.user_id} not found")
-    payload = GenerateUserActivityReport(business_id=business.id, user_id=body.user_id, format=body.format)
-    return _queue(
-        request, body, business, session, celery, contract=GENERATE_USER_ACTIVITY_REPORT, payload=payload
+def _add_route(report: Report) -> None:
+    def queue_report(
+        body: Any, request: Request, business: CurrentBusiness, session: SessionDep, celery: CeleryDep
+    ) -> TaskAccepted:
+        if report.check is not None:
+            report.check(session, business, body)
+        task_id = str(uuid.uuid4())
+        then = None
+        if body.notify_email:
+            then = follow_up(SEND_REPORT_READY, SendReportReady(business_id=business.id, task_id=task_id))
+        payload = report.contract.from_params(body, business_id=business.id)
+        record = enqueue(
+            session, celery, report.contract, payload, business_id=business.id, task_id=task_id, then=then
+        )
+        return accepted(request, record, notify_task_id=then.task_id if then else None)
+
+    # The body's model is made at run time, from the contract; FastAPI reads it from the annotation.
+    queue_report.__annotations__["body"] = request_model(report.contract, ReportDelivery)
+    router.add_api_route(
+        report.path,
+        queue_report,
+        methods=["POST"],
+        name=report.name,
+        status_code=status.HTTP_202_ACCEPTED,
+        description=described(report.contract),
+        responses=report.responses,
     )
+
+
+for report in REPORTS:
+    _add_route(report)

@@ -33,7 +33,7 @@ def get_alert_settings(business: CurrentBusiness, session: SessionDep) -> AlertS
     "/alerts", responses={404: {"model": ErrorResponse, "description": "A user id is not the tenant's."}}
 )
 def put_alert_settings(body: AlertSettings, business: CurrentBusiness, session: SessionDep) -> AlertSettings:
-    """Replace the alert settings."""
+    """Replace the low-credit threshold and the users who receive no alerts (the owner always does)."""
     opted_out = set(body.opted_out_user_ids)
     known = set(
         session.scalars(select(User.id).where(User.business_id == business.id, User.id.in_(opted_out)))

@@ -9,16 +9,18 @@ from typing import Annotated
 
 import kombu.exceptions
 import redis.exceptions
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select, update
 
+from tasklane.cancellation import CANCEL_SIGNAL
 from tasklane.db.base import utcnow
 from tasklane.db.models import FINISHED_STATUSES, TaskRecord, TaskStatus
 from tasklane_api.deps import CurrentBusiness, ResourcesDep, SessionDep, SettingsDep
 from tasklane_api.resources import Resources
 from tasklane_api.schemas.errors import ErrorResponse
 from tasklane_api.schemas.tasks import TaskList, TaskPublic
+from tasklane_api.schemas.text import Text
 from tasklane_api.waiting import RECHECK_SECONDS
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 MAX_WAIT_SECONDS = 30
+NOT_FOUND = {"model": ErrorResponse, "description": "No such task for this tenant."}
+
+TaskId = Annotated[Text, Path(max_length=64, description="The `task_id` a `202 Accepted` answer gave.")]
 
 
 @router.get("", response_model=TaskList)
@@ -40,7 +45,7 @@ def list_tasks(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="How many, newest first.")] = 20,
 ) -> TaskList:
-    """The tenant's most recent tasks."""
+    """The tenant's recent tasks, newest first."""
     query = select(TaskRecord).where(TaskRecord.business_id == business.id)
     if status_filter is not None:
         query = query.where(TaskRecord.status == status_filter)
@@ -61,9 +66,9 @@ def _load(resources: Resources, task_id: str, business_id: uuid.UUID) -> TaskRec
     return record
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses={404: {"model": ErrorResponse}})
+@router.get("/{task_id}", response_model=TaskPublic, responses={404: NOT_FOUND})
 async def get_task(
-    task_id: str,
+    task_id: TaskId,
     request: Request,
     business: CurrentBusiness,
     resources: ResourcesDep,
@@ -74,7 +79,10 @@ async def get_task(
         ),
     ] = 0,
 ) -> TaskPublic:
-    """One task's status, progress, result or error; with `wait`, answered as soon as it finishes."""
+    """One task: status, progress (0-100), result, error, attempts and times. With `wait` it answers as
+    soon as the task finishes, holding no thread or database connection meanwhile. A completed report's
+    `result.file_url` is a signed link, valid for `TASKLANE_DOWNLOAD_URL_TTL`, that needs no API key.
+    Another tenant's task is `404`, like a missing one."""
     deadline = time.monotonic() + wait
     async with resources.waiters.watch(task_id) as finished:
         record = await run_in_threadpool(_load, resources, task_id, business.id)
@@ -90,14 +98,16 @@ async def get_task(
     "/{task_id}",
     response_model=TaskPublic,
     responses={
-        404: {"model": ErrorResponse},
+        404: NOT_FOUND,
         409: {"model": ErrorResponse, "description": "The task has already finished."},
     },
 )
 def cancel_task(
-    task_id: str, request: Request, business: CurrentBusiness, session: SessionDep, resources: ResourcesDep
+    task_id: TaskId, request: Request, business: CurrentBusiness, session: SessionDep, resources: ResourcesDep
 ) -> TaskPublic:
-    """Cancel a queued or running task: it ends `cancelled`, and a running one is stopped."""
+    """Cancel a queued or running task: its record ends `cancelled` at once; a running one is interrupted
+    (a report discards its partial file) and a queued one never starts, even on a worker that starts
+    later."""
     cancelled = session.execute(
         update(TaskRecord)
         .where(
@@ -115,9 +125,9 @@ def cancel_task(
             raise _not_found(task_id)
         raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} has already finished: {record.status}")
     try:
-        # SIGUSR1 reaches a running task as Celery's soft time limit, so it can discard its partial work;
+        # The cancel signal reaches a running task as TaskCancelled, so it can discard its partial work;
         # a queued one is dropped by the worker, which also checks the record before starting anything.
-        resources.celery.control.revoke(task_id, terminate=True, signal="SIGUSR1")
+        resources.celery.control.revoke(task_id, terminate=True, signal=CANCEL_SIGNAL)
     except (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError, OSError) as exc:
         log.warning("cancel of %s recorded, but the revoke could not be broadcast: %s", task_id, exc)
     resources.events.finished(task_id, TaskStatus.CANCELLED)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.exc import IntegrityError
 
-from tasklane.contracts import SEND_WELCOME_EMAIL, SendWelcomeEmail
+from tasklane.contracts.notifications import SEND_WELCOME_EMAIL, SendWelcomeEmail
 from tasklane.db.models import User
 from tasklane.errors import BrokerUnavailable
 from tasklane.publishing import enqueue
@@ -28,7 +28,8 @@ router = APIRouter(prefix="/v1/users", tags=["users"])
 def create_user(
     body: UserCreate, business: CurrentBusiness, session: SessionDep, celery: CeleryDep
 ) -> UserPublic:
-    """Register a user and queue their welcome email."""
+    """Register a user and queue their welcome email (`notifications.send_welcome_email`); follow it at
+    `welcome_email_task_id`. If the task queue is down nothing is created."""
     email = str(body.email).lower()
     user = User(business_id=business.id, email=email, name=body.name)
     session.add(user)

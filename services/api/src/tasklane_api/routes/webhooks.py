@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
+from tasklane.telemetry.metrics import WEBHOOK_EVENTS
 from tasklane_api.errors import RETRY_AFTER_SECONDS
 from tasklane_api.payments.event_store import EventRefused
 from tasklane_api.payments.intake import Intake, IntakeUnavailable
@@ -63,10 +64,12 @@ async def receive_webhook(provider: str, request: Request) -> Response:
     try:
         handler.verify(body, request.headers)
     except InvalidSignature as exc:
+        WEBHOOK_EVENTS.labels(provider=provider, outcome="rejected").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
     try:
         event = handler.parse(body)
     except InvalidEvent as exc:
+        WEBHOOK_EVENTS.labels(provider=provider, outcome="rejected").inc()
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     try:
         outcome = await resources.intake.take_in(provider, event)
@@ -80,7 +83,23 @@ async def receive_webhook(provider: str, request: Request) -> Response:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, f"body: the database refused the event ({exc})"
         ) from None
+    WEBHOOK_EVENTS.labels(provider=provider, outcome=outcome.value).inc()
     return Response(_ANSWERS[outcome], media_type="application/json")
+
+
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with its ``$defs`` inlined, to stand alone inside the OpenAPI document."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(item) for item in node] if isinstance(node, list) else node
+
+    return dict(inline(schema))
 
 
 def install(app: FastAPI) -> None:
@@ -99,6 +118,13 @@ def install(app: FastAPI) -> None:
             name=f"receive_{provider.name}_webhook",
             summary=f"Receive a {provider.title} webhook",
             description=f"{provider.description} Answered once the event is stored.",
+            # The body is read raw (the signature covers its exact bytes), so document what is read of it.
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _inlined(provider.event_model)}},
+                }
+            },
         )
 
 

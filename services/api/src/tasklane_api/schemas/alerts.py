@@ -1,3 +1,6 @@
+"""Alert requests are their contracts' parameters (declared in ``tasklane.contracts.notifications``); the
+alert settings are the API's own."""
+
 from __future__ import annotations
 
 import uuid
@@ -5,27 +8,19 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class LowStockAlertRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    product_ids: list[uuid.UUID] | None = Field(
-        None, min_length=1, max_length=1000, description="Only these products; all products when omitted."
-    )
+from tasklane.contracts.notifications import ExpiringProducts, LowStockAlert, StockMovementReport
 
 
-class StockMovementReportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    period_days: int = Field(7, ge=1, le=365, description="Days of movements to summarise.")
+class LowStockAlertRequest(LowStockAlert):
+    pass
 
 
-class ExpiringProductsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StockMovementReportRequest(StockMovementReport):
+    pass
 
-    days_threshold: int = Field(
-        30, ge=1, le=365, description="Report products expiring within this many days."
-    )
+
+class ExpiringProductsRequest(ExpiringProducts):
+    pass
 
 
 class AlertSettings(BaseModel):

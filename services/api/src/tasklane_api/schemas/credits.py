@@ -8,13 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasklane.db.models import CreditLedgerEntry, CreditPurchase, LedgerKind, PurchaseStatus
+from tasklane_api.schemas.text import Text
 
 
 class CreditUsage(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2, description="Credits to spend.")
-    description: str = Field(min_length=1, max_length=500, description="What the credits were spent on.")
+    description: Text = Field(min_length=1, max_length=500, description="What the credits were spent on.")
 
 
 class CreditUsageResult(BaseModel):

@@ -6,12 +6,13 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from tasklane.db.models import ReminderStatus
+from tasklane_api.schemas.text import Text
 
 
 class ReminderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    message: str = Field(min_length=1, max_length=2000)
+    message: Text = Field(min_length=1, max_length=2000)
     remind_at: AwareDatetime = Field(
         description="When to send it (ISO 8601 with a UTC offset); a time already past is sent at once."
     )

@@ -8,12 +8,13 @@ from pydantic import BaseModel, Field
 
 from tasklane.db.base import utcnow
 from tasklane.db.models import TaskRecord, TaskStatus
-from tasklane.settings import Settings
 from tasklane.signing import artifact_url
+from tasklane.telemetry.tracing import trace_id
+from tasklane_api.settings import ApiSettings
 
 ACCEPTED_DESCRIPTION = (
-    "Answers `202 Accepted` at once; follow the task at `status_url` (`?wait=N` waits up to N seconds). "
-    "When it completes, `result.file_url` is a signed download link that works without the API key."
+    "Accepted and queued: follow the task at `status_url` (`?wait=N` waits up to N seconds for it). A "
+    "completed report's `result.file_url` is a signed download link that works without the API key."
 )
 
 
@@ -32,9 +33,13 @@ class TaskPublic(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    trace_id: str | None = Field(
+        description="The OpenTelemetry trace this task belongs to (32 hex digits), when tracing is on: "
+        "look it up in your tracing backend to see the request, the task and what followed."
+    )
 
     @classmethod
-    def from_record(cls, record: TaskRecord, settings: Settings, base_url: str) -> TaskPublic:
+    def from_record(cls, record: TaskRecord, settings: ApiSettings, base_url: str) -> TaskPublic:
         return cls(
             task_id=record.id,
             name=record.name,
@@ -47,11 +52,12 @@ class TaskPublic(BaseModel):
             updated_at=record.updated_at,
             started_at=record.started_at,
             finished_at=record.finished_at,
+            trace_id=trace_id(record.traceparent),
         )
 
 
 def with_download_link(
-    result: dict[str, Any] | None, settings: Settings, base_url: str
+    result: dict[str, Any] | None, settings: ApiSettings, base_url: str
 ) -> dict[str, Any] | None:
     """A report's result gets a freshly signed ``file_url`` each time it is read, valid for
     ``TASKLANE_DOWNLOAD_URL_TTL`` seconds and never past the file's own expiry."""

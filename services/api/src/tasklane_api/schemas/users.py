@@ -5,10 +5,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from tasklane_api.schemas.text import Text
+
 
 class UserBase(BaseModel):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class UserCreate(UserBase):

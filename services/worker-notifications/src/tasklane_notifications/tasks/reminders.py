@@ -14,77 +14,76 @@ from typing import Any
 from celery import Task
 from sqlalchemy import select
 
-from tasklane.contracts import DISPATCH_DUE_REMINDERS, SEND_REMINDER, Dispatch, SendReminder
+from tasklane.contracts.notifications import DISPATCH_DUE_REMINDERS, SEND_REMINDER, Dispatch, SendReminder
 from tasklane.db.base import utcnow
-from tasklane.db.models import Reminder, ReminderStatus, TaskRecord
+from tasklane.db.models import Reminder, ReminderStatus
 from tasklane.errors import BrokerUnavailable, PermanentTaskError
-from tasklane.publishing import dispatch, record_task
-from tasklane_notifications.notifier import Notifier, nothing_to_send
-from tasklane_notifications.tasks.retry import email_task_options
+from tasklane.publishing import Outbound, dispatch, record_task
+from tasklane_notifications.notifier import nothing_to_send
+from tasklane_notifications.service import EMAIL, notifier, runtime
 
 log = logging.getLogger(__name__)
 
 
-def register(notifier: Notifier) -> None:
-    runtime = notifier.runtime
+def claim_due(limit: int) -> list[Outbound]:
+    now = utcnow()
+    with runtime.database.transaction() as session:
+        due = session.scalars(
+            select(Reminder)
+            .where(Reminder.status == ReminderStatus.PENDING, Reminder.remind_at <= now)
+            .order_by(Reminder.remind_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = []
+        for reminder in due:
+            outbound = record_task(
+                session,
+                SEND_REMINDER,
+                SendReminder(reminder_id=reminder.id),
+                business_id=reminder.business_id,
+            )
+            reminder.status = ReminderStatus.DISPATCHED
+            reminder.task_id = outbound.id
+            reminder.dispatched_at = now
+            claimed.append(outbound)
+    return claimed
 
-    def claim_due(limit: int) -> list[TaskRecord]:
-        now = utcnow()
-        with runtime.database.transaction() as session:
-            due = session.scalars(
-                select(Reminder)
-                .where(Reminder.status == ReminderStatus.PENDING, Reminder.remind_at <= now)
-                .order_by(Reminder.remind_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            records = []
-            for reminder in due:
-                record = record_task(
-                    session,
-                    SEND_REMINDER,
-                    SendReminder(reminder_id=reminder.id),
-                    business_id=reminder.business_id,
-                )
-                reminder.status = ReminderStatus.DISPATCHED
-                reminder.task_id = record.id
-                reminder.dispatched_at = now
-                records.append(record)
-        return records
 
-    @runtime.task(DISPATCH_DUE_REMINDERS)
-    def dispatch_due_reminders(task: Task, payload: Dispatch) -> dict[str, int]:
-        """Hand every due reminder to ``send_reminder``, a page at a time."""
-        page = runtime.settings.dispatch_page_size
-        claimed = queued = 0
-        while True:
-            records = claim_due(page)
-            claimed += len(records)
-            with runtime.database.session() as session:
-                for record in records:
-                    try:
-                        dispatch(session, runtime.celery, record)
-                        queued += 1
-                    except BrokerUnavailable:
-                        log.warning("reminder task %s stays recorded until the broker is back", record.id)
-            if len(records) < page:
-                return {"claimed": claimed, "queued": queued}
-
-    @runtime.task(SEND_REMINDER, **email_task_options(runtime.settings))
-    def send_reminder(task: Task, payload: SendReminder) -> dict[str, Any]:
-        """A reminder a tenant scheduled, to its own recipients or else the business's audience."""
+@runtime.task(DISPATCH_DUE_REMINDERS)
+def dispatch_due_reminders(task: Task, payload: Dispatch) -> dict[str, int]:
+    """Hand every due reminder to ``send_reminder``, a page at a time."""
+    page = runtime.settings.dispatch_page_size
+    claimed = queued = 0
+    while True:
+        outbounds = claim_due(page)
+        claimed += len(outbounds)
         with runtime.database.session() as session:
-            reminder = session.get(Reminder, payload.reminder_id)
-        if reminder is None:
-            raise PermanentTaskError(f"reminder {payload.reminder_id} does not exist")
-        if reminder.status == ReminderStatus.CANCELLED:
-            return nothing_to_send("the reminder was cancelled")
-        business = notifier.business(reminder.business_id)
-        return notifier.send(
-            task,
-            business=business,
-            template="reminder",
-            dedupe_key=f"reminder:{reminder.id}",
-            context={"message": reminder.message, "remind_at": reminder.remind_at},
-            recipients=reminder.recipients or None,
-        )
+            for outbound in outbounds:
+                try:
+                    dispatch(session, runtime.celery, outbound)
+                    queued += 1
+                except BrokerUnavailable:
+                    log.warning("reminder task %s stays recorded until the broker is back", outbound.id)
+        if len(outbounds) < page:
+            return {"claimed": claimed, "queued": queued}
+
+
+@runtime.task(SEND_REMINDER, **EMAIL)
+def send_reminder(task: Task, payload: SendReminder) -> dict[str, Any]:
+    """A reminder a tenant scheduled, to its own recipients or else the business's audience."""
+    with runtime.database.session() as session:
+        reminder = session.get(Reminder, payload.reminder_id)
+    if reminder is None:
+        raise PermanentTaskError(f"reminder {payload.reminder_id} does not exist")
+    if reminder.status == ReminderStatus.CANCELLED:
+        return nothing_to_send("the reminder was cancelled")
+    business = notifier.business(reminder.business_id)
+    return notifier.send(
+        task,
+        business=business,
+        template="reminder",
+        dedupe_key=f"reminder:{reminder.id}",
+        context={"message": reminder.message, "remind_at": reminder.remind_at},
+        recipients=reminder.recipients or None,
+    )

@@ -5,13 +5,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tasklane.contracts import ExportCustomers
+from tasklane.contracts.reports import EXPORT_CUSTOMERS, ExportCustomers
 from tasklane.db.models import Customer, SalesTransaction
 from tasklane_reports.document import Column, Document, Kind
+from tasklane_reports.reports import builds
 from tasklane_reports.reports.common import generated_note, load_business
 from tasklane_reports.sql import streamed_section
 
 
+@builds(EXPORT_CUSTOMERS)
 def build(session: Session, payload: ExportCustomers) -> Document:
     business = load_business(session, payload.business_id)
     purchases = (

@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from tasklane.contracts import GenerateInventoryReport
+from tasklane.contracts.reports import GENERATE_INVENTORY_REPORT, GenerateInventoryReport
 from tasklane.db.models import Product
 from tasklane_reports.document import Column, Document, Kind, Section, one_batch
+from tasklane_reports.reports import builds
 from tasklane_reports.reports.common import generated_note, load_business
 from tasklane_reports.sql import streamed_section
 
 REORDER = "REORDER"
 
 
+@builds(GENERATE_INVENTORY_REPORT)
 def build(session: Session, payload: GenerateInventoryReport) -> Document:
     business = load_business(session, payload.business_id)
     where = [Product.business_id == business.id]

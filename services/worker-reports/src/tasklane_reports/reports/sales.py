@@ -7,9 +7,10 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from tasklane.contracts import GenerateSalesReport
+from tasklane.contracts.reports import GENERATE_SALES_REPORT, GenerateSalesReport
 from tasklane.db.models import Customer, Product, SaleLineItem, SalesTransaction
 from tasklane_reports.document import Column, Document, Kind, Section, one_batch
+from tasklane_reports.reports import builds
 from tasklane_reports.reports.common import generated_note, load_business, range_note
 from tasklane_reports.sql import day_of, utc_bounds
 
@@ -24,6 +25,7 @@ TRANSACTION_COLUMNS = (
 )
 
 
+@builds(GENERATE_SALES_REPORT)
 def build(session: Session, payload: GenerateSalesReport) -> Document:
     business = load_business(session, payload.business_id)
     start, end = utc_bounds(payload.start_date, payload.end_date)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from tasklane.contracts import ExportTransactions
+from tasklane.contracts.reports import EXPORT_TRANSACTIONS, ExportTransactions
 from tasklane.db.models import Customer, SaleLineItem, SalesTransaction, User
 from tasklane_reports.document import Column, Document, Kind
+from tasklane_reports.reports import builds
 from tasklane_reports.reports.common import generated_note, load_business, range_note
 from tasklane_reports.sql import streamed_section, utc_bounds
 
 TX = SalesTransaction
 
 
+@builds(EXPORT_TRANSACTIONS)
 def build(session: Session, payload: ExportTransactions) -> Document:
     business = load_business(session, payload.business_id)
     start, end = utc_bounds(payload.start_date, payload.end_date)

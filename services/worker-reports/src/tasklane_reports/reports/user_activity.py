@@ -5,16 +5,18 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tasklane.contracts import GenerateUserActivityReport
+from tasklane.contracts.reports import GENERATE_USER_ACTIVITY_REPORT, GenerateUserActivityReport
 from tasklane.db.models import Customer, SalesTransaction, User
 from tasklane.errors import PermanentTaskError
 from tasklane_reports.document import Column, Document, Kind, Section, one_batch
+from tasklane_reports.reports import builds
 from tasklane_reports.reports.common import generated_note, load_business, slug
 from tasklane_reports.sql import month_of, streamed_section
 
 TX = SalesTransaction
 
 
+@builds(GENERATE_USER_ACTIVITY_REPORT)
 def build(session: Session, payload: GenerateUserActivityReport) -> Document:
     business = load_business(session, payload.business_id)
     user = session.get(User, payload.user_id)

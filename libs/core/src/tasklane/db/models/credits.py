@@ -92,3 +92,5 @@ class PaymentEvent(UUIDPrimaryKey, Base):
     note: Mapped[str | None] = mapped_column(String(500))  # why it was ignored or failed
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched_at: Mapped[datetime | None]
+    # The webhook request's trace (W3C traceparent): the relay publishes the event's task within it.
+    traceparent: Mapped[str | None] = mapped_column(String(55))

@@ -31,6 +31,8 @@ class TaskRecord(CreatedAt, Base):
         CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         Index("ix_task_records_business_id_created_at", "business_id", "created_at"),
         Index("ix_task_records_status_finished_at", "status", "finished_at"),
+        # The reconciler's sweep: unfinished records by how long they have been left alone.
+        Index("ix_task_records_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Celery task id
@@ -47,5 +49,16 @@ class TaskRecord(CreatedAt, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     # When the message was handed to the broker. A queued record without it was committed but not yet
-    # published (the broker was down); the outbox relay publishes it later.
+    # published (the broker was down); the reconciler publishes it later.
     dispatched_at: Mapped[datetime | None]
+    # Celery's retry count, carried when the record, not a held message, is what waits for the next try.
+    retries: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A retry too far off for a worker to hold its message: the reconciler publishes it at this time.
+    next_attempt_at: Mapped[datetime | None]
+    # The task published after this one succeeds (name, kwargs, task_id), so a re-publish keeps it.
+    follow_up: Mapped[dict[str, Any] | None]
+    # Times the reconciler published this task again because its message was lost; capped.
+    redeliveries: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The trace this task belongs to (W3C traceparent of the span that recorded it): a later publish from
+    # the record continues it, and the task's status shows its trace id.
+    traceparent: Mapped[str | None] = mapped_column(String(55))

@@ -1,0 +1,1 @@
+"""Maintenance tasks: retention clean-ups, and the reconciler that keeps the broker true to the records."""

@@ -1,0 +1,1 @@
+"""Chart tests: render charts/tasklane with given values and assert on the objects (see helm.py)."""

@@ -1,0 +1,1 @@
+"""Development tooling: generators for the README's reference tables. Never shipped in an image."""
