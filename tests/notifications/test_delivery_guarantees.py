@@ -135,7 +135,7 @@ def test_a_relay_answering_550_fails_the_alert_at_once(
 def test_the_rate_limit_spaces_out_sends_to_protect_the_relay(
     services: Services, database: Database, smtp: SmtpServer
 ) -> None:
-    env = tasklane_env(services, broker_url=fresh_broker_url(services), TASKLANE_EMAIL_RATE_LIMIT="60/m")
+    env = tasklane_env(services, broker_url=fresh_broker_url(services), TASKLANE_EMAIL_RATE_LIMIT="20/m")
     worker = start_worker(env, concurrency=2)
     app = create_celery_app(settings_from_env(env))
     tenants = []
