@@ -50,8 +50,8 @@ cat <<BANNER
 
   In another terminal, the README's commands work as printed after:
     source $dev_dir/env      # configuration, \`tasklane\` on PATH, \$API and \$KEY
-  or just the key:
-    export KEY=$api_key
+  or just the address and the key:
+    export API=http://127.0.0.1:$api_port KEY=$api_key
 
   Try it
     curl -fsS -X POST \$API/v1/users -H "Authorization: Bearer \$KEY" \\

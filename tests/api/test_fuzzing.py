@@ -53,6 +53,7 @@ def base_url(fuzz_env: dict[str, str]) -> Iterator[str]:
     assert "Traceback" not in server.log(), server.log()[-5000:]
 
 
+@pytest.mark.timeout(960)  # the run's own timeout (900 s) comes first
 def test_fuzzing_every_operation_finds_no_server_error_schema_mismatch_or_undocumented_status(
     base_url: str, database: Database, tmp_path: Path
 ) -> None:

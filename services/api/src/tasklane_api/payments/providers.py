@@ -111,7 +111,8 @@ class Paystack:
         fields = [part.strip().partition("=") for part in header.split(",")]
         timestamp = next((value for key, _, value in fields if key == "t"), "")
         signatures = [value.rpartition(":")[2] for key, _, value in fields if key == "v1"]
-        if not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
+        # Ten digits reach the year 2286; a longer number is no clock's and would overflow the comparison.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 10) or not signatures:
             raise InvalidSignature("X-Paystack-Signature: expected t=<unix time>,v1=<key id>:<hex signature>")
         if abs(time.time() - int(timestamp)) > self._tolerance:
             raise InvalidSignature(

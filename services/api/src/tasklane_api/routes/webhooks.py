@@ -30,7 +30,7 @@ _ANSWERS = {outcome: WebhookAccepted(status=outcome).model_dump_json().encode() 
 async def _read_capped(request: Request, limit: int) -> bytes:
     too_large = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body: larger than {limit} bytes")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():
