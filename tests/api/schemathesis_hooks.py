@@ -38,6 +38,10 @@ def before_call(context: schemathesis.HookContext, case: schemathesis.Case, **kw
         hostile = _pick(raw, 3)
         signature = paystack.sign(raw) if hostile is None else HOSTILE_SIGNATURES[hostile]
         case.headers = {**(case.headers or {}), "X-Paystack-Signature": signature}
-    elif path == "/v1/artifacts/{artifact_id}" and isinstance(case.query, dict) and "signature" in case.query:
-        if _pick(str(case.query["signature"]), 2) is not None:
-            case.query = {**case.query, "expires": 4102444800, "signature": "\u00e9" * 64}
+    elif (
+        path == "/v1/artifacts/{artifact_id}"
+        and isinstance(case.query, dict)
+        and "signature" in case.query
+        and _pick(str(case.query["signature"]), 2) is not None
+    ):
+        case.query = {**case.query, "expires": 4102444800, "signature": "\u00e9" * 64}

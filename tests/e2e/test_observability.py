@@ -108,7 +108,9 @@ def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
-def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], metric: str, /, **labels: str) -> float:
+def value(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], metric: str, /, **labels: str
+) -> float:
     """The sum of ``metric``'s samples whose labels include ``labels`` (0 when there are none)."""
     wanted = set(labels.items())
     return sum(v for (n, ls), v in samples.items() if n == metric and wanted <= ls)

@@ -206,10 +206,12 @@ def _no_change(database: Database, tenant: Tenant, reference: str) -> None:
         ("t=1700000000", "X-Paystack-Signature: expected t=<unix time>,v1=<key id>:<hex signature>"),
         # Digits past any clock: once an OverflowError (400 digits) or ValueError (5000) from int().
         *(
-            ("t=" + "9" * digits + ",v1=k1:" + "f" * 128,
-             "X-Paystack-Signature: expected t=<unix time>,v1=<key id>:<hex signature>")
+            (
+                "t=" + "9" * digits + ",v1=k1:" + "f" * 128,
+                "X-Paystack-Signature: expected t=<unix time>,v1=<key id>:<hex signature>",
+            )
             for digits in (400, 5000)
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_missing_or_wrong_signature_is_401_and_stores_nothing(
