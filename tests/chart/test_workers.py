@@ -24,7 +24,7 @@ from tests.chart.helm import (
 
 DEFAULT_SETS: dict[str, dict[str, Any]] = {
     "reports": {"service": "reports", "queues": ["reports", "maintenance"], "soft": 300, "hard": 360},
-    "notifications": {"service": "notifications", "queues": ["notifications"], "soft": 60, "hard": 90},
+    "notifications": {"service": "notifications", "queues": ["notifications"], "soft": 30, "hard": 45},
     "payments": {"service": "payments", "queues": ["payments"], "soft": 30, "hard": 60},
 }
 SOFT_SHUTDOWN = 25  # config.worker.softShutdownTimeout's default
@@ -133,9 +133,9 @@ def test_the_default_grace_period_is_the_hard_limit_plus_soft_shutdown_plus_a_ma
 
 
 def test_a_grace_period_shorter_than_hard_limit_plus_soft_shutdown_is_refused_naming_the_key() -> None:
-    message = render_error(with_set(1, terminationGracePeriodSeconds=90 + SOFT_SHUTDOWN - 1))
+    message = render_error(with_set(1, terminationGracePeriodSeconds=45 + SOFT_SHUTDOWN - 1))
     assert "workers.sets[1] (notifications).terminationGracePeriodSeconds" in message
-    assert "114" in message and "115" in message
+    assert "69" in message and "70" in message
     message = render_error({"workers": {"defaults": {"terminationGracePeriodSeconds": 100}}})
     assert (
         "workers.defaults.terminationGracePeriodSeconds (100, inherited by workers.sets[0] (reports))"
@@ -148,9 +148,9 @@ def test_a_grace_period_shorter_than_hard_limit_plus_soft_shutdown_is_refused_na
 
 
 def test_a_grace_period_of_exactly_hard_limit_plus_soft_shutdown_is_accepted() -> None:
-    manifests = render(with_set(1, terminationGracePeriodSeconds=90 + SOFT_SHUTDOWN))
+    manifests = render(with_set(1, terminationGracePeriodSeconds=45 + SOFT_SHUTDOWN))
     pod = worker_deployments(manifests)["notifications"]["spec"]["template"]["spec"]
-    assert pod["terminationGracePeriodSeconds"] == 115
+    assert pod["terminationGracePeriodSeconds"] == 70
 
 
 def test_sets_sharing_a_queue_must_agree_on_its_limits_and_the_message_names_both() -> None:
@@ -161,7 +161,7 @@ def test_sets_sharing_a_queue_must_agree_on_its_limits_and_the_message_names_bot
     message = render_error({"workers": {"sets": sets}})
     assert "workers.sets[1] (notifications)" in message and "workers.sets[3] (urgent)" in message
     assert '"notifications"' in message
-    sets[3].update(softTimeLimit=60, hardTimeLimit=90)
+    sets[3].update(softTimeLimit=30, hardTimeLimit=45)
     deployments = worker_deployments(render({"workers": {"sets": sets}}))
     assert {"notifications", "urgent"} <= set(deployments)
 
@@ -173,9 +173,9 @@ def test_sets_sharing_a_queue_must_agree_on_its_limits_and_the_message_names_bot
             {"queues": ["reports"]},
             'workers.sets[1] (notifications).queues: service "notifications" does not serve',
         ),
-        ({"hardTimeLimit": 60}, "workers.sets[1] (notifications).hardTimeLimit (60) must be larger"),
+        ({"hardTimeLimit": 30}, "workers.sets[1] (notifications).hardTimeLimit (30) must be larger"),
         ({"name": "reports"}, 'workers.sets[1] (reports): name "reports" is already used'),
-        ({"visibilityTimeout": 145}, "workers.sets[1] (notifications).visibilityTimeout (145) must exceed"),
+        ({"visibilityTimeout": 55}, "workers.sets[1] (notifications).visibilityTimeout (55) must exceed"),
         ({"autoscaling": {"minReplicas": 0}}, "workers.sets[1] (notifications).autoscaling.minReplicas"),
         ({"autoscaling": {"minReplicas": 4, "maxReplicas": 2}}, "autoscaling.maxReplicas (2)"),
     ],
@@ -205,7 +205,7 @@ def test_a_set_overrides_defaults_key_by_key_and_false_or_zero_still_win() -> No
 
 
 def test_a_visibility_timeout_override_above_the_hold_is_rendered_for_that_set_only() -> None:
-    hold = 30 + 90 + SOFT_SHUTDOWN
+    hold = 10 + 45  # retryHold + the notifications set's hard limit
     manifests = render(with_set(1, visibilityTimeout=hold + 1))
     deployments = worker_deployments(manifests)
     env = {e["name"]: e.get("value") for e in container(deployments["notifications"], "worker")["env"]}

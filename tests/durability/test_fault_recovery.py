@@ -129,6 +129,19 @@ def test_the_reconciler_never_republishes_a_task_that_is_legitimately_waiting(
         assert set(waiting.values()).isdisjoint(outcome.recovered)
         assert set(outcome.recovered) == set(backlog.values())
 
+        # A reminder scheduled for after that: it waits in its own table for beat's dispatcher, and nothing
+        # about it is the reconciler's to publish, however late the reconciler thinks it is.
+        with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+            remind_at = (later + timedelta(hours=1)).isoformat()
+            reminder = client.post(
+                "/v1/reminders", json={"message": "Count the till", "remind_at": remind_at}
+            )
+            assert reminder.status_code == 201, reminder.text
+            outcome = reconciler.run(now=later + timedelta(hours=2))
+            assert outcome.published + outcome.retried + outcome.recovered + outcome.failed == []
+            pending = client.get(f"/v1/reminders/{reminder.json()['id']}").json()
+            assert (pending["status"], pending["task_id"]) == ("pending", None)
+
         # A long report, running (held by its worker), however long it has looked quiet.
         setup.demo_data(
             "--products", "100", "--customers", "300", "--sales", "40000", "--business-email", owner

@@ -323,9 +323,9 @@ KEDA, HPA without a CPU request.
 {{- end -}}
 {{- end -}}
 {{- if not (kindIs "invalid" $set.visibilityTimeout) -}}
-{{- $hold := int (ceil (addf $root.Values.config.worker.retryHold $hard $softShutdown)) -}}
+{{- $hold := int (add $root.Values.config.worker.retryHold $hard) -}}
 {{- if le (int $set.visibilityTimeout) $hold -}}
-{{- fail (printf "%s (%d%s) must exceed config.worker.retryHold + hardTimeLimit + config.worker.softShutdownTimeout = %d, or long tasks would run twice" $origin.visibilityTimeout (int $set.visibilityTimeout) $note.visibilityTimeout $hold) -}}
+{{- fail (printf "%s (%d%s) must exceed config.worker.retryHold + hardTimeLimit = %d, or long tasks would run twice" $origin.visibilityTimeout (int $set.visibilityTimeout) $note.visibilityTimeout $hold) -}}
 {{- end -}}
 {{- end -}}
 {{- $autoscaling := $set.autoscaling -}}

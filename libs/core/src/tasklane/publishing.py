@@ -272,6 +272,9 @@ def record_start(
                 "started_at": now,
                 "updated_at": now,
                 "next_attempt_at": None,
+                # A message a worker runs was published, even if noting so failed: from here on the
+                # reconciler treats the record as dispatched (and looks for its message if it goes quiet).
+                "dispatched_at": func.coalesce(TaskRecord.dispatched_at, now),
                 "traceparent": func.coalesce(TaskRecord.traceparent, traceparent),
             },
             where=TaskRecord.status != TaskStatus.CANCELLED,

@@ -78,8 +78,8 @@ class Settings(BaseSettings):
 
     reports_soft_time_limit: int = Field(300, ge=1, description="Seconds before a report is asked to stop.")
     reports_hard_time_limit: int = Field(360, ge=1, description="Seconds before a report is killed.")
-    notifications_soft_time_limit: int = Field(60, ge=1, description="Soft limit of notification tasks.")
-    notifications_hard_time_limit: int = Field(90, ge=1, description="Hard limit of notification tasks.")
+    notifications_soft_time_limit: int = Field(30, ge=1, description="Soft limit of notification tasks.")
+    notifications_hard_time_limit: int = Field(45, ge=1, description="Hard limit of notification tasks.")
     payments_soft_time_limit: int = Field(30, ge=1, description="Soft limit of payment tasks.")
     payments_hard_time_limit: int = Field(60, ge=1, description="Hard limit of payment tasks.")
     maintenance_soft_time_limit: int = Field(300, ge=1, description="Soft limit of maintenance tasks.")
@@ -101,18 +101,18 @@ class Settings(BaseSettings):
         "default: the worker service's own queues. `-Q/--queues` on the worker command line does the same.",
     )
     worker_retry_hold: int = Field(
-        30,
+        10,
         ge=1,
         description="Longest retry countdown a worker waits out holding the message; a longer one is "
         "written to the task record and re-published by the reconciler when due, so the visibility "
         "timeout (and the redelivery of a killed worker's messages) stays short.",
     )
     task_outage_retries: int = Field(
-        20,
+        50,
         ge=0,
         description="Times a task is retried when PostgreSQL or Redis cannot be reached (1 s, doubling up "
-        "to `TASKLANE_WORKER_RETRY_HOLD`, about 8 minutes in all by default) before it fails; counted "
-        "apart from the task's own retries.",
+        "to `TASKLANE_WORKER_RETRY_HOLD`, with jitter: 4 to 8 minutes in all by default) before it fails; "
+        "counted apart from the task's own retries.",
     )
     worker_heartbeat_file: Path = Field(
         Path("/tmp/tasklane-worker.heartbeat"),  # noqa: S108  (the one writable path in a read-only pod)
@@ -183,7 +183,8 @@ class Settings(BaseSettings):
         if explicit_timeout is not None and explicit_timeout <= held:
             raise ValueError(
                 f"TASKLANE_BROKER_VISIBILITY_TIMEOUT ({explicit_timeout}) must exceed the longest "
-                f"time a worker may hold a message of its queues ({held}s), or long tasks would run twice"
+                f"time a worker may hold a message of its queues (TASKLANE_WORKER_RETRY_HOLD + the hard "
+                f"time limit = {held}s), or long tasks would run twice"
             )
         if self.environment == "development":
             return self
@@ -209,10 +210,11 @@ class Settings(BaseSettings):
 
     def hold(self, queues: Iterable[str]) -> int:
         """The longest a worker consuming ``queues`` legitimately holds a message unacknowledged: a retry
-        waiting out its countdown (at most ``worker_retry_hold``), then a run up to the hard time limit,
-        then, if SIGTERM arrives, the soft-shutdown grace."""
+        waiting out its countdown (at most ``worker_retry_hold``), then a run up to the hard time limit.
+        SIGTERM's soft shutdown adds nothing: the hard limit still ends a run within it, and what has not
+        run by its end goes back to the queue."""
         longest_run = max(self.time_limits(q).hard for q in queues)
-        return int(self.worker_retry_hold + longest_run + self.worker_soft_shutdown_timeout)
+        return int(self.worker_retry_hold + longest_run)
 
     def visibility_timeout(self, queues: Iterable[str]) -> int:
         """Seconds before Redis hands a held message to another worker, for a worker consuming ``queues``.

@@ -25,8 +25,11 @@ def backlog_collectors(database: Database) -> list[Collector]:
     def oldest_queued() -> dict[tuple[str, ...], float]:
         now = utcnow()
         with database.session() as session:
+            # Since it was last handed to the broker, as the reconciler counts it.
             rows = session.execute(
-                select(TaskRecord.queue, func.min(TaskRecord.created_at))
+                select(
+                    TaskRecord.queue, func.min(func.coalesce(TaskRecord.dispatched_at, TaskRecord.created_at))
+                )
                 .where(TaskRecord.status == TaskStatus.QUEUED)
                 .group_by(TaskRecord.queue)
             ).all()

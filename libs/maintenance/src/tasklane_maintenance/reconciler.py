@@ -2,24 +2,27 @@
 
 Run by beat (``maintenance.reconcile_task_records``), in batches with ``FOR UPDATE SKIP LOCKED`` so two
 runs never take the same record. Each pass publishes, from the record itself:
-- records committed but never handed to the broker (an outbox whose publish failed), once they are
+- records committed but never noted as handed to the broker (an outbox whose publish failed), once they are
   ``TASKLANE_UNDELIVERED_TASK_GRACE`` old;
-- retries left to the record because they wait longer than a worker may hold a message, once they are due;
-- records still unfinished whose message is gone: lost by a worker, by the broker, or by a Redis that
-  lost its data. Such a record is looked at only once it has been left alone longer than its queue's
-  bound (``Settings.reconcile_after``: by then a message a dead worker held is back in its queue), and is
-  published again only if the broker holds no message for it, neither in the queue nor taken by a worker.
-  A long report, a retry waiting out its countdown, or a task behind a backlog is never published twice;
-  a task lost more than ``TASKLANE_RECONCILE_MAX_REDELIVERIES`` times is failed, saying so.
-Tasks are idempotent (dedupe keys, the ledger's unique references), so the rare race where a worker takes a
-message while it is being looked for costs a second, harmless run.
+- retries that are due: those left to the record because they wait longer than a worker may hold a
+  message, and any whose held message a worker has not started by then;
+- records still unfinished and left alone longer than their queue's bound (``Settings.reconcile_after``:
+  by then a message a dead worker held is back in its queue): lost by a worker, by the broker, or by a
+  Redis that lost its data. A task lost more than ``TASKLANE_RECONCILE_MAX_REDELIVERIES`` times is failed,
+  saying so.
+Whatever the kind, a record is published only if the broker holds no message for it, neither in its queue
+nor taken by a worker (a retry's countdown included), so a long report, a retry waiting out its countdown,
+a message whose publish could not be noted, or a task behind a backlog too long to look through
+(``TASKLANE_RECONCILE_SCAN_LIMIT``) is never published twice. Tasks are idempotent (dedupe keys, the
+ledger's unique references), so the rare race where a worker takes a message while it is being looked for
+costs a second, harmless run.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,13 +75,44 @@ class Reconciler:
         self.celery = celery
 
     def run(self, *, now: datetime | None = None) -> Reconciliation:
-        """One full pass: every kind of record, batch after batch, until none is left to act on."""
+        """One full pass over every kind of record, page after page."""
         now = now or utcnow()
         outcome = Reconciliation()
+        grace = timedelta(seconds=self.settings.undelivered_task_grace)
+        quiet = or_(
+            *(
+                and_(TaskRecord.queue == queue, TaskRecord.updated_at < now - timedelta(seconds=bound))
+                for queue in QUEUES
+                if (bound := self.settings.reconcile_after(queue))
+            )
+        )
+        sweeps: list[tuple[list[Any], Callable[[TaskRecord], None]]] = [
+            (
+                [
+                    TaskRecord.status == TaskStatus.QUEUED,
+                    TaskRecord.dispatched_at.is_(None),
+                    TaskRecord.created_at < now - grace,
+                    TaskRecord.name.not_like("payments.%"),  # stored payment events have their own relay
+                ],
+                lambda record: self._publish(record, now, outcome, outcome.published),
+            ),
+            (
+                [TaskRecord.status == TaskStatus.RETRYING, TaskRecord.next_attempt_at <= now],
+                lambda record: self._publish(record, now, outcome, outcome.retried),
+            ),
+            (
+                [
+                    TaskRecord.status.in_(UNFINISHED),
+                    TaskRecord.dispatched_at.is_not(None),
+                    TaskRecord.next_attempt_at.is_(None) | (TaskRecord.next_attempt_at < now),
+                    quiet,
+                ],
+                lambda record: self._recover(record, now, outcome),
+            ),
+        ]
         try:
-            for step in (self._undispatched, self._due_retries, self._lost):
-                while step(now, outcome) == self.settings.maintenance_batch_size:
-                    pass
+            for conditions, act in sweeps:
+                self._sweep(conditions, act, outcome)
         except BrokerUnavailable as exc:
             log.warning("reconciler stopped early, the broker is unavailable: %s", exc)
         with self.database.session() as session:
@@ -89,6 +123,26 @@ class Reconciler:
             )
         outcome.oldest_queued_seconds = round((now - oldest).total_seconds(), 1) if oldest else None
         return outcome
+
+    def _sweep(
+        self, conditions: list[Any], act: Callable[[TaskRecord], None], outcome: Reconciliation
+    ) -> None:
+        """Claim the records matching ``conditions`` a page at a time (keyset, so the ones left alone at the
+        front never hide the rest) and ``act`` on those the broker holds no message for. A record acted on
+        no longer matches, so no page brings it back."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            with self.database.transaction() as session:
+                page = self._claim(
+                    session,
+                    *conditions,
+                    *([tuple_(TaskRecord.updated_at, TaskRecord.id) > after] if after else []),
+                )
+                if not page:
+                    return
+                after = (page[-1].updated_at, page[-1].id)
+                for record in self._absent(page, outcome):
+                    act(record)
 
     def _claim(self, session: Session, *conditions: Any) -> Sequence[TaskRecord]:
         query = (
@@ -122,70 +176,24 @@ class Reconciler:
             now,
         )
 
-    def _undispatched(self, now: datetime, outcome: Reconciliation) -> int:
-        with self.database.transaction() as session:
-            records = self._claim(
-                session,
-                TaskRecord.status == TaskStatus.QUEUED,
-                TaskRecord.dispatched_at.is_(None),
-                TaskRecord.created_at < now - timedelta(seconds=self.settings.undelivered_task_grace),
-                TaskRecord.name.not_like("payments.%"),  # stored payment events have their own relay
-            )
-            for record in records:
-                self._publish(record, now, outcome, outcome.published)
-        return len(records)
-
-    def _due_retries(self, now: datetime, outcome: Reconciliation) -> int:
-        with self.database.transaction() as session:
-            records = self._claim(
-                session, TaskRecord.status == TaskStatus.RETRYING, TaskRecord.next_attempt_at <= now
-            )
-            for record in records:
-                self._publish(record, now, outcome, outcome.retried)
-        return len(records)
-
-    def _lost(self, now: datetime, outcome: Reconciliation) -> int:
-        """Look through every quiet unfinished record, a page at a time (keyset, so the ones legitimately
-        waiting at the front never hide the rest); returns 0, as one call covers them all."""
-        quiet = or_(
-            *(
-                and_(TaskRecord.queue == queue, TaskRecord.updated_at < now - timedelta(seconds=bound))
-                for queue in QUEUES
-                if (bound := self.settings.reconcile_after(queue))
-            )
-        )
-        after: tuple[datetime, str] | None = None
-        while True:
-            with self.database.transaction() as session:
-                page = self._claim(
-                    session,
-                    TaskRecord.status.in_(UNFINISHED),
-                    TaskRecord.dispatched_at.is_not(None),
-                    TaskRecord.next_attempt_at.is_(None) | (TaskRecord.next_attempt_at < now),
-                    quiet,
-                    *([tuple_(TaskRecord.updated_at, TaskRecord.id) > after] if after else []),
-                )
-                if not page:
-                    return 0
-                after = (page[-1].updated_at, page[-1].id)
-                self._recover_absent(page, now, outcome)
-
-    def _recover_absent(self, records: Sequence[TaskRecord], now: datetime, outcome: Reconciliation) -> None:
+    def _absent(self, records: Sequence[TaskRecord], outcome: Reconciliation) -> list[TaskRecord]:
+        """The records whose task the broker holds no message for: not in its queue, not taken by a worker.
+        Records of a queue too long to look through are counted as behind the backlog, not returned."""
         by_queue: dict[str, list[TaskRecord]] = defaultdict(list)
         for record in records:
             by_queue[record.queue].append(record)
+        absent: list[TaskRecord] = []
         with BrokerInventory(self.celery, scan_limit=self.settings.reconcile_scan_limit) as broker:
             held = broker.held()
-            for queue, quiet_records in by_queue.items():
+            for queue, queue_records in by_queue.items():
                 waiting = broker.waiting(queue)
                 if waiting is None:
-                    outcome.behind_backlog += len(quiet_records)
+                    outcome.behind_backlog += len(queue_records)
                     continue
                 # Read the workers' hashes again after the queue: a message taken meanwhile moved there.
                 present = held | waiting | broker.held()
-                for record in quiet_records:
-                    if record.id not in present:
-                        self._recover(record, now, outcome)
+                absent += [record for record in queue_records if record.id not in present]
+        return absent
 
     def _recover(self, record: TaskRecord, now: datetime, outcome: Reconciliation) -> None:
         cap = self.settings.reconcile_max_redeliveries

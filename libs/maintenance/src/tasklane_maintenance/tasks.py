@@ -29,6 +29,7 @@ from tasklane.contracts.maintenance import (
 )
 from tasklane.db.base import utcnow
 from tasklane.db.models import FINISHED_STATUSES, ReportArtifact, TaskRecord, User
+from tasklane.telemetry import metrics
 from tasklane.worker import current_runtime
 from tasklane_maintenance.backlog import backlog_collectors
 from tasklane_maintenance.reconciler import Reconciler
@@ -123,5 +124,9 @@ def deactivate_inactive_users(task: Task, payload: DeactivateInactiveUsers) -> d
 def reconcile_task_records(task: Task, payload: ReconcileTaskRecords) -> dict[str, Any]:
     """Publish what the task records say should be in the broker and is not (``tasklane.reconciler``)."""
     outcome = reconciler.run()
-    log.info("reconciled task records: %s", outcome.summary())
-    return outcome.summary()
+    summary = outcome.summary()
+    for action in ("published", "retried", "recovered", "failed"):
+        metrics.RECONCILED.labels(action=action).inc(summary[action])
+    metrics.RECONCILE_BEHIND.inc(outcome.behind_backlog)
+    log.info("reconciled task records: %s", summary)
+    return summary

@@ -65,6 +65,17 @@ REPORT_BYTES = Counter("tasklane_report_bytes", "Bytes of report files stored.",
 WEBHOOK_EVENTS = Counter("tasklane_webhook_events", "Webhook deliveries by outcome.", ["provider", "outcome"])
 WEBHOOK_BATCH = Histogram("tasklane_webhook_batch_size", "Events stored per group commit.",
                           buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, float("inf")))  # fmt: skip
+RECONCILED = Counter(
+    "tasklane_reconciler_tasks",
+    "Task records the reconciler acted on: published (never noted "
+    "as sent), retried (due), recovered (message lost), failed (lost too often).",
+    ["action"],
+)
+RECONCILE_BEHIND = Counter(
+    "tasklane_reconciler_behind_backlog",
+    "Quiet records the reconciler could not check, "
+    "their queue being longer than TASKLANE_RECONCILE_SCAN_LIMIT.",
+)
 READINESS = Gauge("tasklane_readiness_up", "Whether the last readiness check reached each dependency.",
                   ["check"], multiprocess_mode="livemostrecent")  # fmt: skip
 
