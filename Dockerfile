@@ -75,7 +75,7 @@ USER 10001:10001
 # SIGTERM is each one's graceful stop: gunicorn finishes in-flight requests within
 # TASKLANE_API_GRACEFUL_TIMEOUT; a celery worker's entry point remaps it to Celery's soft shutdown (running
 # tasks get TASKLANE_WORKER_SOFT_SHUTDOWN_TIMEOUT, unfinished ones go back to the queue); beat releases its
-# RedBeat lock on the way out. The API listens on TASKLANE_API_PORT (8000); the chart declares the port.
+# RedBeat lock on the way out. The API listens on TASKLANE_API_BIND (0.0.0.0:8000); the chart declares the port.
 STOPSIGNAL SIGTERM
 CMD ["tasklane-service"]
 

@@ -20,7 +20,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tests.harness import faults
 from tests.harness.smtp_server import SmtpServer
@@ -57,24 +56,25 @@ def baseline(rev: str) -> Revision:
     return Revision(f"baseline {rev}", bin_dir, api, "redispatch-undelivered-tasks", schedule)
 
 
-def _reconciler(setup: faults.Installation, revision: Revision) -> Callable[[], None]:
+def _reconciler(setup: faults.Installation, revision: Revision, *, worker: bool = True) -> Callable[[], None]:
     def start() -> None:
         schedule = subprocess.run(
             revision.schedule, env=setup.env, capture_output=True, text=True, check=True
         )
         entries = [row["entry"] for row in json.loads(schedule.stdout)["entries"]]
-        overrides: dict[str, Any] = {name: {"enabled": False} for name in entries}
-        overrides[revision.reconciler_entry] = {"every": 5}
-        setup.start_worker("reports")  # consumes the maintenance queue
-        setup.start_beat(overrides)
+        faults.start_reconciler(setup, entry=revision.reconciler_entry, entries=entries, worker=worker)
 
     return start
 
 
 SCENARIOS: dict[str, Callable[[faults.Installation, Revision], faults.Outcome]] = {
-    "postgres": lambda setup, _: faults.postgres_blink(setup),
-    "notifications-kill": lambda setup, _: faults.notifications_killed(setup),
-    "reports-kill": lambda setup, _: faults.reports_killed(setup),
+    "postgres": lambda setup, rev: faults.postgres_blink(setup, reconciler=_reconciler(setup, rev)),
+    "notifications-kill": lambda setup, rev: faults.notifications_killed(
+        setup, reconciler=_reconciler(setup, rev)
+    ),
+    "reports-kill": lambda setup, rev: faults.reports_killed(
+        setup, reconciler=_reconciler(setup, rev, worker=False)
+    ),
     "redis-restart": lambda setup, rev: faults.redis_forgets(setup, reconciler=_reconciler(setup, rev)),
 }
 

@@ -2,7 +2,8 @@
 # Installs what Tasklane needs on a fresh Debian machine, then syncs the uv workspace.
 #   scripts/bootstrap.sh dev    uv, redis-server
 #   scripts/bootstrap.sh test   uv, redis-server, PostgreSQL server binaries, Chromium (browser tests),
-#                               helm and kubectl in .tools/bin (chart tests)
+#                               promtool (Debian's prometheus: the chart's alerts), helm and kubectl in
+#                               .tools/bin (chart tests)
 #   scripts/bootstrap.sh bench  what test needs, plus wrk (load generator)
 #   scripts/bootstrap.sh images uv, redis-server, PostgreSQL server binaries, buildah, runc, debootstrap
 #                               (make images builds with buildah; make images-test runs the images against
@@ -22,6 +23,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 if [[ "$purpose" == "test" || "$purpose" == "bench" ]]; then
   have_postgres_server || missing+=(postgresql)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v promtool >/dev/null || missing+=(prometheus)
 fi
 if [[ "$purpose" == "images" ]]; then
   have_postgres_server || missing+=(postgresql)

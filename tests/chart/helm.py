@@ -10,6 +10,7 @@ import base64
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -171,12 +172,27 @@ def secret_data(manifests: list[Manifest]) -> dict[tuple[str, str], str]:
     return data
 
 
+# What the downward API gives the pods of these renders.
+POD_FIELDS = {"metadata.name": f"{RELEASE}-tasklane-pod-0", "metadata.namespace": NAMESPACE}
+
+
+def _expand(value: str, env: Mapping[str, str]) -> str:
+    """Kubernetes' ``$(VAR)`` expansion of an env value: a variable defined earlier is replaced, ``$$`` is a
+    literal ``$``, anything else is left as written."""
+    return re.sub(
+        r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+        lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)),
+        value,
+    )
+
+
 def resolved_env(
     manifests: list[Manifest], spec: Mapping[str, Any], external: Mapping[tuple[str, str], str] | None = None
 ) -> dict[str, str]:
     """A container's environment as Kubernetes would give it: envFrom ConfigMaps first, then env entries,
     with ConfigMap and Secret references read from the rendered objects (``external``: Secrets the user
-    manages). An optional reference to a missing key is left out, as Kubernetes does; a required one fails."""
+    manages), pod fields from ``POD_FIELDS`` and ``$(VAR)`` expanded. An optional reference to a missing key
+    is left out, as Kubernetes does; a required one fails."""
     secrets = {**secret_data(manifests), **(external or {})}
     configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in find(manifests, "ConfigMap")}
     env: dict[str, str] = {}
@@ -187,7 +203,7 @@ def resolved_env(
             raise AssertionError(f"unexpected envFrom source {source}")
     for item in spec.get("env", []):
         if "value" in item:
-            env[item["name"]] = str(item["value"])
+            env[item["name"]] = _expand(str(item["value"]), env)
             continue
         ref = item["valueFrom"]
         if "secretKeyRef" in ref:
@@ -196,6 +212,8 @@ def resolved_env(
                 env[item["name"]] = secrets[key]
             elif not ref["secretKeyRef"].get("optional"):
                 raise AssertionError(f"{item['name']}: no Secret {key[0]} with key {key[1]} in the render")
+        elif "fieldRef" in ref:
+            env[item["name"]] = POD_FIELDS[ref["fieldRef"]["fieldPath"]]
         elif "configMapKeyRef" in ref:
             env[item["name"]] = configmaps[ref["configMapKeyRef"]["name"]][ref["configMapKeyRef"]["key"]]
         else:

@@ -1,6 +1,6 @@
 """Validating rendered objects offline: Kubernetes kinds with kubernetes-validate's bundled strict schemas,
-KEDA kinds with the vendored CRD schemas (tests/chart/schemas/) made strict the way the API server's strict
-field validation is: a field a schema does not declare is refused."""
+KEDA and prometheus-operator kinds with the vendored CRD schemas (tests/chart/schemas/) made strict the way
+the API server's strict field validation is: a field a schema does not declare is refused."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ SCHEMAS = Path(__file__).parent / "schemas"
 CUSTOM_KINDS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda-scaledobject-v1alpha1.json",
     ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda-triggerauthentication-v1alpha1.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "prometheus-operator-podmonitor-v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheus-operator-prometheusrule-v1.json",
 }
 KUBERNETES_VERSIONS = ("1.29", "1.31", kubernetes_validate.latest_version())
 

@@ -81,6 +81,20 @@ TEMPLATE_CASES = [
         "workers.defaults.terminationGracePeriodSeconds (10",
         id="grace-too-short",
     ),
+    pytest.param(
+        {
+            "flower": {"enabled": True},
+            "redis": {"enabled": False},
+            "externalRedis": {"url": "sentinel://:pw@s-a:26379/0", "sentinelMaster": "tasklane"},
+        },
+        "flower.enabled: Flower takes its broker from a URL alone",
+        id="flower-with-sentinel",
+    ),
+    pytest.param(
+        {"monitoring": {"podMonitor": {"enabled": True}}, "config": {"metrics": {"port": 0}}},
+        "monitoring.podMonitor.enabled needs config.metrics.port",
+        id="podmonitor-without-metrics",
+    ),
 ]
 
 

@@ -66,6 +66,7 @@ class Pods:
         self.manifests = manifests
         self.workdir = workdir
         self.processes: list[ManagedProcess] = []
+        self.metrics_ports: dict[str, int] = {}
         database = f"chart_{uuid.uuid4().hex[:8]}"
         chart_url = self.secret("database-url")
         self.database_url = self._create_database(services, chart_url, database)
@@ -142,9 +143,13 @@ class Pods:
         return outputs
 
     def start(self, label: str, spec: Mapping[str, Any], **overrides: str) -> ManagedProcess:
-        process = ManagedProcess(
-            label, self.argv(spec), self.env(spec, **overrides), cwd=self.workdir
-        ).start()
+        """Start a long-running container. Its metrics port, shared by every pod in a cluster (each has its
+        own network), gets a free loopback port of its own here: ``metrics_ports[label]``."""
+        env = self.env(spec, **overrides)
+        if "TASKLANE_METRICS_PORT" in env:
+            self.metrics_ports[label] = free_port()
+            env["TASKLANE_METRICS_PORT"] = str(self.metrics_ports[label])
+        process = ManagedProcess(label, self.argv(spec), env, cwd=self.workdir).start()
         self.processes.append(process)
         return process
 
@@ -277,6 +282,14 @@ def test_each_rendered_pod_starts_its_service_against_real_postgresql_and_redis(
         test_pod = one(manifests, "Pod", name("test"))
         output = pods.run("helm test", container(test_pod, "api-answers"), API_URL=base_url)
         assert "/openapi.json: OpenAPI" in output
+
+        # Each process serves the metrics its pod's `metrics` port promises (the PodMonitor scrapes them).
+        expected = {"chart-api": "http_requests_total", "chart-beat": "tasklane_beat_last_run_age_seconds"}
+        expected |= {f"chart-worker-{set_name}": "celery_worker_up" for set_name in workers(manifests)}
+        assert set(pods.metrics_ports) == set(expected)
+        for label, metric in expected.items():
+            page = httpx.get(f"http://127.0.0.1:{pods.metrics_ports[label]}/metrics", timeout=5).text
+            assert f"# TYPE {metric}" in page, f"{label} serves no {metric}:\n{page[:2000]}"
     finally:
         background.shutdown(wait=True, cancel_futures=True)
         celery.close()

@@ -142,7 +142,8 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_component_nee
         "app.kubernetes.io/name": "tasklane",
     }
     assert deny["policyTypes"] == ["Ingress", "Egress"]
-    assert "ingress" not in deny
+    # Into every pod of the release, only Prometheus to the metrics port (from anywhere, as no peers are set).
+    assert deny["ingress"] == [{"ports": [{"protocol": "TCP", "port": 9100}]}]
     assert {p["port"] for rule in deny["egress"] for p in rule["ports"]} == {53}
     workers = specs[name("worker")]
     assert "ingress" not in workers and "Ingress" in workers["policyTypes"]

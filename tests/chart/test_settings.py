@@ -89,7 +89,11 @@ def test_every_setting_a_values_description_names_exists_and_is_rendered() -> No
     assert not named - tasklane_setting_names(), sorted(named - tasklane_setting_names())
     everything = render(
         {
-            "secrets": {"paystackSecretKey": "sk_live_x", "smtpPassword": "pw"},
+            "secrets": {
+                "paystackSecretKey": "sk_live_x",
+                "smtpPassword": "pw",
+                "sentryDsn": "https://k@sentry.test/1",
+            },
             "config": {"smtp": {"username": "tasklane", "sender": "Shop <shop@example.com>"}},
             "redis": {"enabled": False},
             "externalRedis": {

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 from tasklane.db.migrate import head_revision
 from tests.harness.stack import Services, fresh_broker_url, start_worker, tasklane_env
 
@@ -39,6 +41,13 @@ def test_db_wait_holds_a_pod_until_the_schema_is_at_this_releases_head(services:
     out, _ = waiter.communicate(timeout=30)
     assert waiter.returncode == 0
     assert out.strip() == f"database at revision {head_revision()}"
+
+    # A later release migrated further: this release's pods still start (migrations are additive).
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_a_later_release'")
+    newer = _run(env, "db", "wait", "--timeout", "2", "--interval", "0.5")
+    assert newer.returncode == 0, newer.stderr
+    assert f"newer than this release's {head_revision()}" in newer.stdout
 
 
 def test_db_wait_keeps_waiting_while_the_database_is_unreachable(services: Services) -> None:

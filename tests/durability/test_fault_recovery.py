@@ -5,7 +5,8 @@ work, come from `make bench-durability`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -18,6 +19,7 @@ from tasklane.db.models import TaskRecord, TaskStatus
 from tasklane_beat.schedule import SCHEDULE
 from tasklane_maintenance.reconciler import Reconciler
 from tests.harness.faults import (
+    RECONCILE_EVERY,
     Installation,
     installation,
     notifications_killed,
@@ -25,6 +27,7 @@ from tests.harness.faults import (
     redis_forgets,
     register_users,
     reports_killed,
+    start_reconciler,
 )
 from tests.harness.ports import wait_for
 from tests.harness.smtp_server import SmtpServer
@@ -35,14 +38,23 @@ RESTART = 15  # a new worker starting, and the redelivered task itself running
 
 
 def _bound(setup: Installation, queue: str) -> float:
-    return settings_from_env(setup.env).visibility_timeout([queue]) + RESTORE_SWEEP + RESTART
+    """A killed worker's messages are back after the queue's visibility timeout (kombu's sweep, or the
+    reconciler for one taken in the instant before it was noted as held), then run."""
+    timeout = settings_from_env(setup.env).visibility_timeout([queue])
+    return timeout + max(RESTORE_SWEEP, RECONCILE_EVERY) + RESTART
+
+
+def _reconciler(setup: Installation, *, worker: bool = True) -> Callable[[], None]:
+    return functools.partial(
+        start_reconciler, setup, entry="reconcile-task-records", entries=SCHEDULE, worker=worker
+    )
 
 
 def test_postgresql_down_for_10s_while_100_emails_drain_loses_none_and_sends_none_twice(
     services: Services, smtp: SmtpServer
 ) -> None:
     with installation(services.smtp) as setup:
-        outcome = postgres_blink(setup)
+        outcome = postgres_blink(setup, reconciler=_reconciler(setup))
 
     print(outcome)
     assert (outcome.delivered, outcome.duplicated) == (100, 0), outcome
@@ -53,7 +65,7 @@ def test_kill_9_of_the_notifications_worker_5_times_redelivers_within_its_queues
     services: Services, smtp: SmtpServer
 ) -> None:
     with installation(services.smtp) as setup:
-        outcome = notifications_killed(setup)
+        outcome = notifications_killed(setup, reconciler=_reconciler(setup))
         bound = _bound(setup, "notifications")
 
     print(outcome, f"bound {bound}s")
@@ -66,7 +78,7 @@ def test_kill_9_of_the_reports_worker_completes_every_report_within_its_queues_b
     services: Services,
 ) -> None:
     with installation(services.smtp) as setup:
-        outcome = reports_killed(setup)
+        outcome = reports_killed(setup, reconciler=_reconciler(setup, worker=False))
         bound = _bound(setup, "reports")
 
     print(outcome, f"bound {bound}s")
@@ -78,21 +90,14 @@ def test_redis_restarted_empty_with_100_emails_queued_delivers_each_once_after_t
     services: Services, smtp: SmtpServer
 ) -> None:
     with installation(services.smtp) as setup:
-        only_the_reconciler = {name: {"enabled": False} for name in SCHEDULE} | {
-            "reconcile-task-records": {"every": 5}
-        }
-
-        def reconcile() -> None:
-            setup.start_worker("reports")  # consumes the maintenance queue
-            setup.start_beat(only_the_reconciler)
-
-        outcome = redis_forgets(setup, reconciler=reconcile)
+        outcome = redis_forgets(setup, reconciler=_reconciler(setup))
         bound = settings_from_env(setup.env).reconcile_after("notifications")
 
     print(outcome, f"reconciler bound {bound}s")
     assert (outcome.delivered, outcome.duplicated) == (100, 0), outcome
     assert outcome.notes == []
-    assert outcome.worst_delay is not None and outcome.worst_delay >= bound, "waited for the bound first"
+    assert outcome.worst_delay is not None
+    assert bound <= outcome.worst_delay <= bound + RECONCILE_EVERY + RESTART, "the bound, then one run"
 
 
 @pytest.fixture

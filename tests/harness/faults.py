@@ -3,7 +3,9 @@ a private PostgreSQL and Redis. Used by the durability tests (this checkout) and
 which runs the same scenarios against an earlier revision too, so everything here talks to the system from
 outside: HTTP, the `tasklane` CLI, SQL on the task records, the SMTP capture.
 
-Each scenario accepts work through the API, breaks something, and reports what happened to every task:
+Each scenario runs the stack as deployed, the reconciler included (``reconciler`` starts it: beat with only
+the reconciler's entry, and a worker for the maintenance queue unless the scenario has one), accepts work
+through the API, breaks something, and reports what happened to every task:
 accepted, delivered (its effect seen: an email, a completed record), duplicated (an effect seen twice),
 and the worst delay between the fault and the last affected task's completion.
 """
@@ -17,7 +19,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -182,6 +184,19 @@ def installation(
         postgres.destroy()
 
 
+RECONCILE_EVERY = 5  # seconds between the reconciler's runs in the scenarios (30 s by default)
+
+
+def start_reconciler(setup: Installation, *, entry: str, entries: Iterable[str], worker: bool) -> None:
+    """Beat publishing only the reconciler's ``entry`` (of the schedule's ``entries``), every few seconds, and
+    with ``worker`` a reports worker, which consumes the maintenance queue."""
+    overrides: dict[str, Any] = {name: {"enabled": False} for name in entries}
+    overrides[entry] = {"every": RECONCILE_EVERY}
+    if worker:
+        setup.start_worker("reports")
+    setup.start_beat(overrides)
+
+
 def register_users(api: str, key: str, count: int, tag: str) -> dict[str, str]:
     """Create ``count`` users; returns {email: welcome email task id}."""
     tasks = {}
@@ -224,11 +239,17 @@ def settle_emails(
 
 
 def postgres_blink(
-    setup: Installation, *, emails: int = 100, outage: float = 10, wait: float = 120
+    setup: Installation,
+    *,
+    reconciler: Callable[[], None],
+    emails: int = 100,
+    outage: float = 10,
+    wait: float = 120,
 ) -> Outcome:
     """PostgreSQL stops for ``outage`` seconds while a worker drains a backlog of welcome emails."""
     outcome = Outcome("PostgreSQL down 10 s mid-drain")
     api, (key, _) = setup.start_api(), setup.tenant()
+    reconciler()
     tasks = register_users(api, key, emails, f"blink-{uuid.uuid4().hex[:6]}")
     outcome.accepted = len(tasks)
     setup.smtp.rcpt_delay = 0.05  # a drain that takes seconds, so the outage lands in the middle of it
@@ -245,11 +266,17 @@ def postgres_blink(
 
 
 def notifications_killed(
-    setup: Installation, *, emails: int = 200, kills: int = 5, wait: float = 150
+    setup: Installation,
+    *,
+    reconciler: Callable[[], None],
+    emails: int = 200,
+    kills: int = 5,
+    wait: float = 150,
 ) -> Outcome:
     """kill -9 of the notifications worker ``kills`` times while it sends ``emails`` welcome emails."""
     outcome = Outcome(f"kill -9 of the notifications worker x{kills}")
     api, (key, _) = setup.start_api(), setup.tenant()
+    reconciler()
     tasks = register_users(api, key, emails, f"kill-{uuid.uuid4().hex[:6]}")
     outcome.accepted = len(tasks)
     setup.smtp.rcpt_delay = 0.05
@@ -277,8 +304,16 @@ def _worst_after_kills(setup: Installation, held_at_kill: list[tuple[float, set[
     return round(max(delays), 1) if delays else None
 
 
-def reports_killed(setup: Installation, *, reports: int = 10, kills: int = 2, wait: float = 180) -> Outcome:
-    """kill -9 of the reports worker ``kills`` times during ``reports`` sales reports (XLSX, a year)."""
+def reports_killed(
+    setup: Installation,
+    *,
+    reconciler: Callable[[], None],
+    reports: int = 10,
+    kills: int = 2,
+    wait: float = 180,
+) -> Outcome:
+    """kill -9 of the reports worker ``kills`` times during ``reports`` sales reports (XLSX, a year); the
+    reconciler runs on the maintenance queue of that same worker, as it does by default."""
     outcome = Outcome(f"kill -9 of the reports worker x{kills}")
     key, owner = setup.tenant()
     setup.demo_data("--products", "100", "--customers", "300", "--sales", "20000", "--business-email", owner)
@@ -293,6 +328,7 @@ def reports_killed(setup: Installation, *, reports: int = 10, kills: int = 2, wa
         ids = [client.post("/v1/reports/sales", json=body).json()["task_id"] for _ in range(reports)]
     outcome.accepted = len(ids)
     worker = setup.start_worker("reports")
+    reconciler()
     held_at_kill: list[tuple[float, set[str]]] = []
     for k in range(1, kills + 1):
         wait_for(lambda k=k: _completed(setup, ids) >= k * reports // (kills + 2), timeout=120,
@@ -329,7 +365,7 @@ def _artifacts(setup: Installation, ids: Sequence[str]) -> int:
 
 
 def redis_forgets(
-    setup: Installation, *, emails: int = 100, reconciler: Callable[[], None], wait: float = 150
+    setup: Installation, *, reconciler: Callable[[], None], emails: int = 100, wait: float = 150
 ) -> Outcome:
     """Redis restarts without persistence while ``emails`` welcome emails wait in their queue."""
     outcome = Outcome("Redis restarted empty, 100 emails queued")

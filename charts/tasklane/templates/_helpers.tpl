@@ -407,6 +407,7 @@ on bundled vs external services and on the existingSecret values; the chart's ow
 {{- $_ := set $refs "TASKLANE_SIGNING_SECRET" (dict "name" $secrets.existingSecret "key" $secrets.keys.signingSecret "optional" false) -}}
 {{- $_ := set $refs "TASKLANE_PAYSTACK_SECRET_KEY" (dict "name" $secrets.existingSecret "key" $secrets.keys.paystackSecretKey "optional" true) -}}
 {{- $_ := set $refs "TASKLANE_SMTP_PASSWORD" (dict "name" $secrets.existingSecret "key" $secrets.keys.smtpPassword "optional" (not .Values.config.smtp.username)) -}}
+{{- $_ := set $refs "TASKLANE_SENTRY_DSN" (dict "name" $secrets.existingSecret "key" $secrets.keys.sentryDsn "optional" true) -}}
 {{- else -}}
 {{- $_ := set $refs "TASKLANE_SIGNING_SECRET" (dict "name" $own "key" $secrets.keys.signingSecret "optional" false) -}}
 {{- if $secrets.paystackSecretKey -}}
@@ -417,12 +418,16 @@ on bundled vs external services and on the existingSecret values; the chart's ow
 {{- else if .Values.config.smtp.username -}}
 {{- fail "secrets.smtpPassword is required when config.smtp.username is set (or keep it in secrets.existingSecret)" -}}
 {{- end -}}
+{{- if $secrets.sentryDsn -}}
+{{- $_ := set $refs "TASKLANE_SENTRY_DSN" (dict "name" $own "key" $secrets.keys.sentryDsn "optional" false) -}}
+{{- end -}}
 {{- end -}}
 {{- toJson $refs -}}
 {{- end -}}
 
 {{/*
-Environment of every Tasklane container: the ConfigMap, then each secret setting from its Secret.
+Environment of every Tasklane container besides the ConfigMap: each secret setting from its Secret, then the pod's
+name and namespace (downward API) as OpenTelemetry resource attributes, with tracing.resourceAttributes.
 */}}
 {{- define "tasklane.env" -}}
 {{- $env := list -}}
@@ -433,7 +438,25 @@ Environment of every Tasklane container: the ConfigMap, then each secret setting
 {{- end -}}
 {{- $env = append $env (dict "name" $name "valueFrom" (dict "secretKeyRef" $secretRef)) -}}
 {{- end -}}
+{{- $env = append $env (dict "name" "K8S_POD_NAME" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.name"))) -}}
+{{- $env = append $env (dict "name" "K8S_NAMESPACE_NAME" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.namespace"))) -}}
+{{- $attributes := list "k8s.pod.name=$(K8S_POD_NAME)" "k8s.namespace.name=$(K8S_NAMESPACE_NAME)" -}}
+{{- range $key, $value := .Values.tracing.resourceAttributes -}}
+{{- $attributes = append $attributes (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- $env = append $env (dict "name" "OTEL_RESOURCE_ATTRIBUTES" "value" (join "," $attributes)) -}}
 {{- toYaml $env -}}
+{{- end -}}
+
+{{/*
+The `metrics` container port of a Tasklane process that serves /metrics (config.metrics.port; none when 0).
+*/}}
+{{- define "tasklane.metricsPort" -}}
+{{- if gt (int .Values.config.metrics.port) 0 -}}
+- name: metrics
+  containerPort: {{ .Values.config.metrics.port }}
+  protocol: TCP
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -545,4 +568,18 @@ A number as the settings expect it: integers without the exponent Helm's float64
 {{- else -}}
 {{- . -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Name of the PodMonitor, and so of the scrape job (`<namespace>/<name>`) the alerts and the dashboard select by.
+*/}}
+{{- define "tasklane.monitoring.fullname" -}}
+{{- include "tasklane.componentName" (list . "metrics") -}}
+{{- end -}}
+
+{{/*
+The PromQL label matcher for this release's scrape job (the PodMonitor's), inside braces of an expression.
+*/}}
+{{- define "tasklane.monitoring.job" -}}
+{{- printf "job=%q" (printf "%s/%s" .Release.Namespace (include "tasklane.monitoring.fullname" .)) -}}
 {{- end -}}

@@ -63,15 +63,18 @@ def db_current() -> None:
     "--interval", type=click.FloatRange(min=0.1), default=2, show_default=True, help="Seconds between checks."
 )
 def db_wait(timeout: float, interval: float) -> None:
-    """Wait until the database is reachable and at this release's schema (exit 1 on timeout).
+    """Wait until the database is reachable and at this release's schema, or at a later release's (exit 1
+    on timeout).
 
-    Pods run it before their service starts, so nothing runs against a schema older than its code.
+    Pods run it before their service starts, so nothing runs against a schema older than its code. A schema
+    newer than the code is accepted: migrations only add what the previous release can ignore, so pods of
+    the old release keep starting during a rolling update, or after a rollback of the code.
     """
     import time
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from tasklane.db.migrate import current_revision, head_revision
+    from tasklane.db.migrate import current_revision, head_revision, is_newer_than_this_release
 
     settings = _settings()
     head = head_revision()
@@ -84,6 +87,9 @@ def db_wait(timeout: float, interval: float) -> None:
             current, state = None, f"unreachable ({str(exc).splitlines()[0]})"
         if current == head:
             click.echo(f"database at revision {head}")
+            return
+        if current is not None and is_newer_than_this_release(current):
+            click.echo(f"database at revision {current}, newer than this release's {head}")
             return
         if time.monotonic() >= deadline:
             raise click.ClickException(

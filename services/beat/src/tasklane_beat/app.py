@@ -9,8 +9,8 @@ from tasklane.telemetry.processes import install_beat
 from tasklane_beat.factory import create_beat_app
 from tasklane_beat.schedule import effective_schedule
 from tasklane_beat.settings import BeatSettings
-from tasklane_beat.state import last_run_ages
+from tasklane_beat.state import schedule_collectors
 
 settings = load_settings(BeatSettings)
 app = create_beat_app(settings)
-install_beat(settings, [last_run_ages(app, list(effective_schedule(settings)))])
+install_beat(settings, schedule_collectors(app, effective_schedule(settings)))

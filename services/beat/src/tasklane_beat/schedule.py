@@ -58,10 +58,14 @@ class Entry:
             return "cron " + " ".join(str(f) for f in fields)
         return f"every {t.run_every.total_seconds():g}s"
 
+    def due(self, last_run_at: datetime, now: datetime) -> datetime:
+        """When this entry falls due after a run at ``last_run_at``: before ``now`` when it is overdue."""
+        remaining: timedelta = self.timing.remaining_estimate(last_run_at)  # counted from the clock, now
+        return now + remaining
+
     def next_run(self, last_run_at: datetime, now: datetime) -> datetime:
         """When beat will next publish this entry, given its last run (to the second)."""
-        remaining: timedelta = self.timing.remaining_estimate(last_run_at)  # counted from the clock, now
-        due = now + max(remaining, timedelta(0))
+        due = max(self.due(last_run_at, now), now)
         return (due + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 

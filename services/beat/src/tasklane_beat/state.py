@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from celery import Celery
 from redbeat.schedulers import RedBeatSchedulerEntry, ensure_conf
 
 from tasklane.telemetry.metrics import Scraped
+from tasklane_beat.schedule import Entry
 
 
 def last_runs(app: Celery, names: Iterable[str]) -> dict[str, datetime | None]:
@@ -25,17 +26,28 @@ def last_runs(app: Celery, names: Iterable[str]) -> dict[str, datetime | None]:
     return last
 
 
-def last_run_ages(app: Celery, names: Iterable[str]) -> Scraped:
-    """``tasklane_beat_last_run_age_seconds{entry}``, read from Redis at each scrape: an entry whose age
-    outgrows its period means beat stopped publishing it."""
+def schedule_collectors(app: Celery, entries: Mapping[str, Entry]) -> list[Scraped]:
+    """Read from Redis at each scrape: ``tasklane_beat_last_run_age_seconds{entry}`` (how long ago beat
+    published each entry) and ``tasklane_beat_entry_overdue_seconds{entry}`` (how long past its due time an
+    entry still waits: above a loop or two, beat has stopped publishing, whatever the entry's period)."""
 
-    def read() -> dict[tuple[str, ...], float]:
+    def ages() -> dict[tuple[str, ...], float]:
         now = datetime.now(UTC)
-        return {(name,): (now - last).total_seconds() for name, last in last_runs(app, names).items() if last}
+        runs = last_runs(app, entries).items()
+        return {(name,): (now - last).total_seconds() for name, last in runs if last}
 
-    return Scraped(
-        "tasklane_beat_last_run_age_seconds",
-        "Seconds since beat last published each entry.",
-        ("entry",),
-        read,
-    )
+    def overdue() -> dict[tuple[str, ...], float]:
+        now = datetime.now(UTC)
+        runs = last_runs(app, entries).items()
+        return {
+            (name,): max(0.0, (now - entries[name].due(last, now)).total_seconds())
+            for name, last in runs
+            if last
+        }
+
+    return [
+        Scraped("tasklane_beat_last_run_age_seconds", "Seconds since beat last published each entry.",
+                ("entry",), ages),
+        Scraped("tasklane_beat_entry_overdue_seconds", "Seconds each entry is past its due, unpublished.",
+                ("entry",), overdue),
+    ]  # fmt: skip
