@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from tasklane.celery_app import create_celery_app
 from tasklane.contracts.notifications import (
+    SEND_CREDIT_PURCHASE_NOTIFICATION,
     SEND_LOW_STOCK_ALERT,
     SEND_WELCOME_EMAIL,
     SendLowStockAlert,
@@ -28,6 +29,7 @@ from tasklane.db.engine import Database
 from tasklane.db.migrate import upgrade
 from tasklane.db.models import TaskStatus
 from tests.conftest import Tenant, make_tenant
+from tests.harness import paystack
 from tests.harness.beat import start_beat
 from tests.harness.otlp_receiver import OtlpReceiver, Span
 from tests.harness.ports import free_port, wait_for
@@ -80,11 +82,11 @@ def observed(services: Services) -> Iterator[Observed]:
     settings = settings_from_env(env)
     upgrade(settings)
     database = Database(settings)
-    ports = {name: free_port() for name in ("api", "reports", "notifications")}
+    ports = {name: free_port() for name in ("api", "reports", "notifications", "payments")}
     workers: dict[str, ManagedProcess] = {}
     api = None
     try:
-        for name in ("reports", "notifications"):
+        for name in ("reports", "notifications", "payments"):
             workers[name] = start_worker(
                 {**env, "TASKLANE_METRICS_PORT": str(ports[name])}, name, name=f"observed-{name}"
             )
@@ -180,12 +182,79 @@ def test_one_report_request_is_one_trace_from_the_request_to_its_email_even_acro
         assert attributes["resource.service.version"], service
         assert attributes["resource.deployment.environment"] == "production", service
 
+    # The worker's JSON log lines for the run carry the same trace, the task and the tenant.
+    run_lines = [
+        line
+        for line in (
+            json.loads(raw) for raw in observed.workers["reports"].log().splitlines() if raw.startswith("{")
+        )
+        if line.get("task_id") == accepted["task_id"]
+    ]
+    assert run_lines, "the reports worker logged the run"
+    assert {(line["trace_id"], line["task_name"]) for line in run_lines} == {
+        (trace_id, "reports.generate_sales_report")
+    }
+    assert {line["tenant_id"] for line in run_lines} == {str(observed.tenant.id)}, run_lines
+
     # The API's JSON log line for the request carries the trace the receiver saw.
     lines = [json.loads(line) for line in observed.api.log().splitlines() if line.startswith("{")]
     queued = [line for line in lines if line.get("message", "").endswith(f"as task {accepted['task_id']}")]
     assert queued, "the API logged the queued report"
     assert {line["trace_id"] for line in queued} == {trace_id}, queued
     assert queued[0]["tenant_id"] == str(observed.tenant.id)
+
+
+def test_a_payment_webhook_is_one_trace_through_the_relay_the_crediting_and_the_receipt(
+    observed: Observed, smtp: SmtpServer
+) -> None:
+    purchase = httpx.post(
+        f"{observed.base_url}/v1/credit-purchases",
+        json={"credits": 10, "currency": "NGN"},
+        headers=observed.tenant.headers,
+    ).json()
+    body = paystack.charge_success(purchase["reference"], purchase["amount"])
+    delivered = httpx.post(
+        f"{observed.base_url}/v1/webhooks/paystack", content=body, headers=paystack.headers(body)
+    )
+    assert delivered.json() == {"status": "queued"}
+    server = observed.traces.wait_for_span(
+        lambda s: (
+            s.kind == "SERVER"
+            and s.attributes.get("http.route") == "/v1/webhooks/paystack"
+            and s.attributes.get("http.status_code", s.attributes.get("http.response.status_code")) == 200
+        ),
+        what="the webhook's server span",
+    )
+    names = {
+        "run/payments.process_payment_webhook",
+        f"run/{SEND_CREDIT_PURCHASE_NOTIFICATION.name}",
+        "smtp send",
+    }
+
+    def whole() -> list[Span]:
+        found = observed.traces.trace(server.trace_id)
+        return found if names <= {s.name for s in found} else []
+
+    spans = wait_for(whole, timeout=60, what="the payment and its receipt in the webhook's trace")
+
+    # The relay publishes in the webhook's trace; the crediting runs under that publish, the receipt
+    # email under the crediting, and its send under the email's run.
+    publish = one(spans, name="apply_async/payments.process_payment_webhook")
+    assert (publish.service, publish.parent_id) == ("tasklane-worker-payments", server.span_id)
+    crediting = one(spans, name="run/payments.process_payment_webhook")
+    assert crediting.parent_id == publish.span_id
+    receipt = one(spans, name=f"run/{SEND_CREDIT_PURCHASE_NOTIFICATION.name}")
+    assert receipt.service == "tasklane-worker-notifications"
+    send = one(spans, name="smtp send")
+    assert send.parent_id == receipt.span_id
+    ids = {s.span_id for s in spans}
+    assert [s for s in spans if not s.parent_id] == [server], "one tree, rooted at the delivery"
+    assert all(s.parent_id in ids for s in spans if s is not server)
+    # The batches that joined many deliveries link to this one: the group commit and the relay's sweep.
+    for batch in ("webhook.store_batch", "payments.relay"):
+        observed.traces.wait_for_span(
+            lambda s, batch=batch: s.name == batch and server.trace_id in s.links, what=f"{batch} linked"
+        )
 
 
 def test_metrics_count_exactly_the_workload(observed: Observed, smtp: SmtpServer) -> None:
@@ -296,6 +365,35 @@ def test_an_unexpected_failure_is_one_sentry_event_with_tags_and_no_secrets_and_
     assert "Secret Sauce" not in everything, "the email's content stays out"
     # The 404 reported nothing; the only new event is the failure's.
     assert len(observed.sentry.of_type("event")) - before == 1
+
+
+def test_a_task_retried_until_it_gives_up_is_one_event_and_a_task_whose_row_is_gone_is_none(
+    observed: Observed, smtp: SmtpServer
+) -> None:
+    tenant = make_tenant(observed.database)
+    add_product(observed.database, tenant.id, "LOW-2", stock=0, reorder=5)
+    retries = int(observed.env["TASKLANE_EMAIL_MAX_RETRIES"])
+    smtp.reply_next("451 4.3.0 try again later", times=retries + 1)  # every attempt is refused
+    app = create_celery_app(settings_from_env(observed.env))
+    try:
+        refused = publish_bare(app, SEND_LOW_STOCK_ALERT, SendLowStockAlert(business_id=tenant.id))
+        gone = publish_bare(app, SEND_WELCOME_EMAIL, SendWelcomeEmail(user_id=uuid.uuid4()))
+        records = {task: wait_until_finished(observed.database, task, timeout=90) for task in (refused, gone)}
+    finally:
+        app.close()
+    assert records[refused].status == TaskStatus.FAILED
+    assert records[refused].attempts == retries + 1
+    assert records[gone].status == TaskStatus.FAILED, "the user it was for does not exist"
+
+    wait_for(
+        lambda: [e for e in observed.sentry.of_type("event") if refused in e.raw],
+        timeout=15,
+        what="the event",
+    )
+    time.sleep(2)  # an event per attempt, or one for the missing row, would have arrived by now
+    events = observed.sentry.of_type("event")
+    assert len([e for e in events if refused in e.raw]) == 1, "one event for the chain, not one per retry"
+    assert not [e for e in events if gone in e.raw], "an expected failure is not an error"
 
 
 def test_beats_entries_check_in_with_sentry_crons(observed: Observed) -> None:

@@ -59,10 +59,13 @@ def when_ready(server: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
+    from sentry_sdk.integrations.fastapi import FastApiIntegration
+    from sentry_sdk.integrations.starlette import StarletteIntegration
+
     from tasklane.telemetry import metrics
 
     configure_tracing(_settings, COMPONENT)
-    configure_sentry(_settings, COMPONENT)
+    configure_sentry(_settings, COMPONENT, [StarletteIntegration(), FastApiIntegration()])
     metrics.count_tasks()
 
 

@@ -9,10 +9,14 @@ its retries is reported once, by its final failure. An HTTP 4xx is the client's 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasklane.settings import Settings
+
+if TYPE_CHECKING:
+    from sentry_sdk.integrations import Integration
 
 # Keys whose values never leave (matched case-insensitively, at any depth: headers, local variables, extra).
 DENYLIST = (
@@ -54,12 +58,14 @@ def scrub(event: Any, hint: Any = None) -> Any:
     return _scrub_value(event)
 
 
-def configure_sentry(settings: Settings, component: str) -> bool:
-    """Initialise Sentry for this process when a DSN is set; False (nothing done) otherwise."""
+def configure_sentry(settings: Settings, component: str, integrations: Sequence[Integration] = ()) -> bool:
+    """Initialise Sentry for this process when a DSN is set, with the Celery and SQLAlchemy integrations
+    and the process's own ``integrations`` (the API's FastAPI); False (nothing done) without a DSN."""
     if settings.sentry_dsn is None:
         return False
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
     from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
     sentry_sdk.init(
@@ -70,7 +76,7 @@ def configure_sentry(settings: Settings, component: str) -> bool:
         traces_sample_rate=settings.sentry_traces_sample_rate,
         send_default_pii=False,
         # Beat's entries become Crons monitors (RedBeat included); the worker reports how each run ended.
-        integrations=[CeleryIntegration(monitor_beat_tasks=True)],
+        integrations=[CeleryIntegration(monitor_beat_tasks=True), SqlalchemyIntegration(), *integrations],
         event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, *DENYLIST], recursive=True),
         before_send=scrub,
         before_send_transaction=scrub,

@@ -31,12 +31,14 @@ class ContextFilter(logging.Filter):
         span = trace.get_current_span().get_span_context()
         task = get_current_task()
         request = getattr(task, "request", None)
+        # A task's tenant is its message's business, also in Celery's own lines around the run.
+        tenant = current_tenant() or (getattr(request, "kwargs", None) or {}).get("business_id")
         values = {
             "trace_id": format(span.trace_id, "032x") if span.is_valid else None,
             "span_id": format(span.span_id, "016x") if span.is_valid else None,
             "task_id": getattr(request, "id", None),
             "task_name": getattr(task, "name", None) if request is not None and request.id else None,
-            "tenant_id": str(tenant) if (tenant := current_tenant()) else None,
+            "tenant_id": str(tenant) if tenant else None,
         }
         for key, value in values.items():
             if getattr(record, key, None) is None:
