@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: dev test lint typecheck imports pytest setup-test migration clean docs bench bench-fanout bench-reports bench-webhooks bench-durability
+.PHONY: dev test lint typecheck imports pytest setup-test migration clean docs bench bench-fanout bench-reports bench-webhooks bench-durability bench-tasks bench-latency bench-accept loadtest soak
 
 dev:
 	scripts/dev.sh
@@ -42,7 +42,7 @@ docs:
 	uv run --no-sync python -m tools.docs
 
 # Benchmarks print figures side by side in one run; they assert nothing about speed.
-bench: bench-fanout bench-reports bench-webhooks bench-durability
+bench: bench-fanout bench-reports bench-webhooks bench-durability bench-tasks bench-latency bench-accept
 
 bench-fanout: setup-test
 	uv run --no-sync python -m benchmarks.fanout
@@ -57,6 +57,32 @@ bench-webhooks: setup-test
 # The fault scenarios against this checkout and the revision before the durability work (a git worktree).
 bench-durability: setup-test
 	uv run --no-sync python -m benchmarks.durability
+
+# A real notification task against a bare Celery no-op, per worker process (telemetry off and on).
+bench-tasks: setup-test
+	uv run --no-sync python -m benchmarks.tasks
+
+# Enqueue -> started -> completed, idle and at 50% and 90% of measured capacity, beside a bare round trip.
+bench-latency: setup-test
+	uv run --no-sync python -m benchmarks.latency
+
+# POST /v1/reports/sales (record + publish, 202) against a bare endpoint under the same gunicorn settings.
+bench-accept: setup-test
+	command -v wrk >/dev/null || scripts/bootstrap.sh bench
+	uv run --no-sync python -m benchmarks.accept
+
+# --- Load (loadtest/: locust against the whole stack on PostgreSQL and Redis; README "Load and soak") ------
+USERS ?= 20
+SPAWN_RATE ?= 5
+DURATION ?= 2m
+# `make soak` runs 30 minutes unless DURATION is given on the command line or in the environment.
+SOAK_DURATION = $(if $(filter command line environment,$(origin DURATION)),$(DURATION),30m)
+
+loadtest: setup-test
+	uv run --no-sync python -m loadtest.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION)
+
+soak: setup-test
+	uv run --no-sync python -m loadtest.run --soak --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(SOAK_DURATION)
 
 # --- Images -----------------------------------------------------------------------------------------------
 # One Dockerfile at the root builds all five service images (SERVICE build argument). `make images` builds
@@ -80,7 +106,7 @@ hadolint:
 lint: hadolint
 
 # Kubernetes: the chart's tests, and the kind path (scripts/kind.sh; README "Deploy on Kubernetes").
-.PHONY: chart-test kind-up kind-images kind-install kind-smoke kind-down
+.PHONY: chart-test kind-up kind-images kind-install kind-smoke kind-loadtest kind-down
 
 chart-test: setup-test
 	uv run --no-sync pytest tests/chart
@@ -96,6 +122,10 @@ kind-install:
 
 kind-smoke:
 	scripts/kind.sh smoke
+
+# The same locustfile as a Job in the cluster (k8s/loadtest/), then the same summary: USERS, SPAWN_RATE, DURATION.
+kind-loadtest:
+	USERS=$(USERS) SPAWN_RATE=$(SPAWN_RATE) DURATION=$(DURATION) scripts/kind.sh loadtest
 
 kind-down:
 	scripts/kind.sh down

@@ -1,5 +1,7 @@
 """`make bench-webhooks`: the Paystack webhook under gunicorn + uvicorn workers with real PostgreSQL and
-Redis, beside a bare FastAPI endpoint under the same server settings, in one run.
+Redis, beside the same webhook traced (10% sampled, as the chart sets it, and every request), with all its
+telemetry on (that tracing, metrics, JSON logs), and a bare FastAPI endpoint under the same server settings,
+in one run. The OTLP endpoint is a local collector that drops what it takes.
 
 Two measurements for each, one server at a time so they never share the CPU:
 - latency at a fixed 200 requests/s from an open-loop generator in its own process (`benchmarks.loadgen`);
@@ -12,34 +14,35 @@ INSERT. No payments worker runs, so the figures are the API's alone (the relay p
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
-import statistics
-import subprocess
-import sys
 import tempfile
 import uuid
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
 
+from benchmarks.loadgen import request_line
+from benchmarks.servers import (
+    DURATION,
+    RATE,
+    ROUNDS,
+    WARMUP,
+    WRK_SECONDS,
+    fixed_rate,
+    print_rounds,
+    saturation,
+    serve,
+)
 from benchmarks.services import bench_services
 from tasklane.db.engine import Database
 from tasklane.db.models import Business, CreditPurchase
 from tests.harness import paystack
-from tests.harness.ports import free_port, wait_for
-from tests.harness.processes import ManagedProcess
-from tests.harness.stack import REPO, settings_from_env, tasklane_env
+from tests.harness.http_sink import HttpSink
+from tests.harness.stack import settings_from_env, tasklane_env
 
-RATE, DURATION = 200.0, float(os.environ.get("BENCH_SECONDS", "10"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-WARMUP = 200  # requests before each fixed-rate run, not measured: connections, caches, prepared statements
-WRK_SECONDS, WRK_CONNECTIONS = int(DURATION), 32
-WRK_CEILING = 3000  # webhooks/s beyond any seen here: bodies reserved per wrk second keep every event new
-TASKLANE_API = str(Path(sys.executable).parent / "tasklane-api")
+WRK_CEILING = 6000  # webhooks/s beyond any seen here: bodies reserved per wrk second keep every event new
 
 
 def seed(database: Database, count: int, out: Path) -> None:
@@ -61,58 +64,37 @@ def seed(database: Database, count: int, out: Path) -> None:
     with out.open("w") as lines:
         for i, reference in enumerate(references):
             body = paystack.charge_success(reference, 20000, transaction_id=10**8 + i)
-            lines.write(f"{paystack.sign(body)}\t{body.decode()}\n")
-
-
-def serve(env: dict[str, str], app: str | None) -> tuple[ManagedProcess, str]:
-    port = free_port()
-    server_env = {**env, "TASKLANE_API_BIND": f"127.0.0.1:{port}", "TASKLANE_API_WORKERS": "2"}
-    argv = [TASKLANE_API] + ([app] if app else [])
-    process = ManagedProcess("bench-api", argv, server_env, cwd=REPO).start()
-    import httpx
-
-    wait_for(
-        lambda: httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1).status_code == 200,
-        timeout=60,
-        what="gunicorn",
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def fixed_rate(url: str, bodies: Path, skip: int) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.loadgen", url, str(bodies), "--rate", str(RATE),
-         "--duration", str(DURATION), "--skip", str(skip), "--warmup", str(WARMUP)],
-        cwd=REPO, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if completed.returncode != 0:
-        raise SystemExit(f"the load generator failed:\n{completed.stderr}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
-
-
-def saturation(url: str, bodies: Path, skip: int) -> float:
-    script = Path(__file__).with_name("webhooks_wrk.lua")
-    completed = subprocess.run(
-        ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "-s", str(script), url, "--",
-         str(bodies), str(skip)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    match = re.search(r"Requests/sec:\s+([\d.]+)", completed.stdout)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", completed.stdout)
-    if match is None or non_2xx:
-        raise SystemExit(f"wrk did not run cleanly:\n{completed.stdout}")
-    return float(match.group(1))
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
+            lines.write(request_line({"X-Paystack-Signature": paystack.sign(body)}, body.decode()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
-    endpoints = {"webhook": (None, "/v1/webhooks/paystack"), "bare": ("benchmarks.bare_app:app", "/bare")}
+    # A collector that takes each export and drops it (decoding here would take the CPU being measured).
+    exports = Counter[str]()
+
+    def take(path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
+        exports[path] += 1
+        return 200, b"", "application/x-protobuf"
+
+    collector = HttpSink(take).start()
+    # Tracing as the chart sets it (10% of traces sampled, exported over OTLP/HTTP), every request traced,
+    # and everything an SRE turns on: that tracing, request and webhook metrics counted in gunicorn's
+    # multiprocess mode, JSON logs.
+    tracing = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.1",
+    }
+    everything = {**tracing, "TASKLANE_METRICS_PORT": "0", "TASKLANE_LOG_FORMAT": "json"}  # port: serve()
+    endpoints: dict[str, tuple[str | None, str, dict[str, str]]] = {
+        "webhook": (None, "/v1/webhooks/paystack", {}),
+        "tracing": (None, "/v1/webhooks/paystack", tracing),
+        "tracing-all": (None, "/v1/webhooks/paystack", {**tracing, "OTEL_TRACES_SAMPLER_ARG": "1"}),
+        "telemetry": (None, "/v1/webhooks/paystack", everything),
+        "bare": ("benchmarks.bare_app:app", "/bare", {}),
+    }
+    stores = [name for name, (app, _, _) in endpoints.items() if app is None]
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in endpoints}
     with bench_services() as (services, _), tempfile.TemporaryDirectory() as scratch:
         env = tasklane_env(services, TASKLANE_LOG_LEVEL="WARNING")
@@ -120,56 +102,52 @@ def main() -> None:
         bodies = Path(scratch) / "events.tsv"
         per_round = int(RATE * DURATION) + WARMUP + WRK_CEILING * WRK_SECONDS
         database = Database(settings)
-        seed(database, per_round * ROUNDS, bodies)
+        seed(database, per_round * ROUNDS * len(stores), bodies)
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE")  # as a live database would be, not mid-autovacuum
-        servers = {name: serve(env, app) for name, (app, _) in endpoints.items()}
+        servers = {name: serve({**env, **extra}, app) for name, (app, _, extra) in endpoints.items()}
         try:
-            # Both servers stay up; only the one being measured gets traffic, so they never share the CPU,
-            # and alternating them round by round spreads the machine's own noise over both alike.
-            # Only the webhook stores events, so only its runs need bodies never sent before.
+            # Every server stays up; only the one being measured gets traffic, so they never share the CPU,
+            # and alternating them round by round spreads the machine's own noise over all alike.
+            # Only the webhook servers store events, so only their runs need bodies never sent before.
             unsent = 0
             for _ in range(ROUNDS):
-                for name, (_, path) in endpoints.items():
+                for name, (_, path, _) in endpoints.items():
                     url = servers[name][1] + path
-                    skip = unsent if name == "webhook" else 0
+                    skip = unsent if name in stores else 0
                     latency = fixed_rate(url, bodies, skip)
                     throughput = saturation(url, bodies, skip + WARMUP + latency["requests"])
-                    if name == "webhook":
+                    if name in stores:
                         unsent += per_round
                     rounds[name].append({**latency, "throughput": throughput})
         finally:
             for server, _ in servers.values():
                 server.stop()
+            collector.stop()
 
-    labels = {"webhook": "POST /v1/webhooks/paystack", "bare": "bare FastAPI endpoint"}
-    print("webhooks under gunicorn, 2 uvicorn workers, PostgreSQL + Redis, this machine (2 cores)")
-    print(f"{ROUNDS} rounds, alternating the two servers; median over rounds (worst in brackets)")
-    print(f"\nfixed rate {RATE:.0f} req/s for {DURATION:.0f} s per round (open loop, separate process), ms:")
-    print(f"{'':30}{'p50':>8}{'p99':>16}{'max':>16}{'req/s':>8}{'errors':>8}")
-    for name, results in rounds.items():
-        p50 = _median([r["p50"] for r in results])
-        p99, worst_p99 = _median([r["p99"] for r in results]), max(r["p99"] for r in results)
-        top, worst_top = _median([r["max"] for r in results]), max(r["max"] for r in results)
-        rate = _median([r["rate"] for r in results])
-        errors = sum(r["errors"] for r in results)
-        print(
-            f"{labels[name]:30}{p50:>8.1f}{p99:>8.1f} [{worst_p99:>5.1f}]{top:>8.1f} [{worst_top:>5.1f}]"
-            f"{rate:>8.0f}{errors:>8}"
-        )
-    print(
-        f"\nsaturation (wrk, 1 thread, {WRK_CONNECTIONS} connections, {WRK_SECONDS} s per round), requests/s:"
-    )
-    for name, results in rounds.items():
-        each = ", ".join(f"{r['throughput']:.0f}" for r in results)
-        print(f"{labels[name]:30}{_median([r['throughput'] for r in results]):>8.0f}   (rounds: {each})")
+    _print(rounds, exports["/v1/traces"])
+
+
+def _print(rounds: dict[str, list[dict[str, Any]]], trace_exports: int) -> None:
+    labels = {
+        "webhook": "POST /v1/webhooks/paystack",
+        "tracing": "  + tracing (10% sampled, the chart's)",
+        "tracing-all": "  + tracing (every request)",
+        "telemetry": "  + tracing 10%, metrics, JSON logs",
+        "bare": "bare FastAPI endpoint",
+    }
     ratios = [
-        w["throughput"] / b["throughput"] for w, b in zip(rounds["webhook"], rounds["bare"], strict=True)
+        ("webhook", "bare"),
+        ("tracing", "webhook"),
+        ("tracing-all", "webhook"),
+        ("telemetry", "webhook"),
     ]
+    print_rounds("webhooks under gunicorn, 2 uvicorn workers, PostgreSQL + Redis", rounds, labels, ratios)
+    print(f"trace exports the collector took: {trace_exports}")
     print(
-        f"webhook / bare throughput: {_median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+        "\ntargets: webhook p99 under 50 ms at 200 req/s; throughput at least half the bare endpoint's; "
+        "tracing costs under 15% of the webhook's throughput (tracing / webhook above 0.85)"
     )
-    print("\ntargets: webhook p99 under 50 ms at 200 req/s; throughput at least half the bare endpoint's")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 #   scripts/kind.sh images    build the five images with Docker (make images) and load them into the cluster
 #   scripts/kind.sh install   helm upgrade --install --wait with k8s/kind/values.yaml (KEDA=1 adds keda-values.yaml)
 #   scripts/kind.sh smoke     create a tenant with the CLI in the API pod, request a report, poll it to completed
+#   scripts/kind.sh loadtest  loadtest/locustfile.py as a Job in the cluster (k8s/loadtest/), then loadtest.summary
+#                             (USERS, SPAWN_RATE, DURATION as for make loadtest)
 #   scripts/kind.sh down      delete the cluster
 # Every step needs Docker (a running engine) and kind, and says so plainly when they are missing.
 set -euo pipefail
@@ -76,6 +78,11 @@ install() {
   local helm; helm="$(tool helm)"
   local values=(--values k8s/kind/values.yaml)
   [[ "$KEDA" == 1 ]] && values+=(--values k8s/kind/keda-values.yaml)
+  local kubectl; kubectl="$(tool kubectl)"
+  say "Mailpit, the cluster's mail relay (k8s/kind/mailpit.yaml)"
+  "$kubectl" --context "$CONTEXT" create namespace "$NAMESPACE" --dry-run=client -o yaml \
+    | "$kubectl" --context "$CONTEXT" apply -f - >/dev/null
+  "$kubectl" --context "$CONTEXT" --namespace "$NAMESPACE" apply -f k8s/kind/mailpit.yaml
   say "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
   "$helm" upgrade --install "$RELEASE" charts/tasklane --namespace "$NAMESPACE" --create-namespace \
     --kube-context "$CONTEXT" "${values[@]}" --wait --timeout 10m
@@ -112,11 +119,54 @@ smoke() {
   die "the report was still $status after 300 s"
 }
 
+loadtest() {
+  need_cluster
+  local kubectl; kubectl="$(tool kubectl)"
+  local k=("$kubectl" --context "$CONTEXT" --namespace "$NAMESPACE")
+  local users="${USERS:-20}" rate="${SPAWN_RATE:-5}" duration="${DURATION:-2m}" out=".bench/kind-loadtest"
+  mkdir -p "$out"
+  say "creating 4 tenants with the CLI in the API pod"
+  local tenants="[" stamp; stamp="$(date +%s)"
+  for i in 1 2 3 4; do
+    local email="load-$i-$stamp@loadtest.example.com" created key
+    created="$("${k[@]}" exec "deploy/$RELEASE-api" -c api -- tasklane admin create-business \
+      --name "Load Shop $i" --email "$email" --credits 1000000)"
+    key="$(sed -n 's/^API key (shown once, store it now): //p' <<<"$created")"
+    [[ -n "$key" ]] || die "no API key in the CLI's answer: $created"
+    tenants+="$([[ $i == 1 ]] || echo ,){\"email\": \"$email\", \"key\": \"$key\", \"credits\": 1000000}"
+  done
+  echo "$tenants]" >"$out/tenants.json"
+  local apply=("${k[@]}" apply -f -)
+  "${k[@]}" create secret generic tasklane-loadtest-tenants --from-file=tenants.json="$out/tenants.json" \
+    --dry-run=client -o yaml | "${apply[@]}"
+  "${k[@]}" create configmap tasklane-loadtest --from-file=locustfile.py=loadtest/locustfile.py \
+    --dry-run=client -o yaml | "${apply[@]}"
+  "${k[@]}" create configmap tasklane-loadtest-settings --from-literal=LOCUST_USERS="$users" \
+    --from-literal=LOCUST_SPAWN_RATE="$rate" --from-literal=LOCUST_RUN_TIME="$duration" \
+    --from-literal=LOCUST_HOST="http://$RELEASE-api:8000" --dry-run=client -o yaml | "${apply[@]}"
+  "${k[@]}" delete job tasklane-loadtest --ignore-not-found --wait=true
+  "${k[@]}" apply -f k8s/loadtest/locust-job.yaml
+  say "locust in the cluster: $users users, spawn rate $rate, $duration"
+  if ! "${k[@]}" wait --for=condition=complete job/tasklane-loadtest --timeout=3600s; then
+    "${k[@]}" logs job/tasklane-loadtest --tail 50 || true
+    die "the load test Job did not complete"
+  fi
+  "${k[@]}" logs job/tasklane-loadtest >"$out/locust.log"
+  grep -v '^LOADTEST-LEDGER ' "$out/locust.log" || true
+  say "checking every task, email and credit (loadtest.summary; Mailpit through a port-forward)"
+  "${k[@]}" port-forward svc/tasklane-mailpit 18025:8025 >/dev/null &
+  local forward=$!
+  trap 'kill $forward 2>/dev/null' EXIT
+  sleep 2
+  uv run --no-sync python -m loadtest.summary --ledger "$out/locust.log" --api "$API_URL" \
+    --tenants "$out/tenants.json" --mailpit http://127.0.0.1:18025
+}
+
 down() {
   kind delete cluster --name "$CLUSTER"
 }
 
 case "$step" in
-  up|images|install|smoke|down) need_docker_and_kind; "$step" ;;
-  *) echo "usage: scripts/kind.sh up|images|install|smoke|down" >&2; exit 2 ;;
+  up|images|install|smoke|loadtest|down) need_docker_and_kind; "$step" ;;
+  *) echo "usage: scripts/kind.sh up|images|install|smoke|loadtest|down" >&2; exit 2 ;;
 esac

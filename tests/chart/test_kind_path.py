@@ -1,9 +1,13 @@
-"""The kind path without Docker: each make target stops at once with a message saying what is missing."""
+"""The kind path without Docker: each make target stops at once with a message saying what is missing; the
+manifests it applies besides the chart (Mailpit, the load test's Job) validate, meet the "restricted" Pod
+Security Standard, and name what the chart renders for the release kind.sh installs."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +15,7 @@ import yaml
 
 from tests.chart.helm import REPO
 
-TARGETS = ["kind-up", "kind-images", "kind-install", "kind-smoke", "kind-down"]
+TARGETS = ["kind-up", "kind-images", "kind-install", "kind-smoke", "kind-loadtest", "kind-down"]
 
 
 def make(target: str, path: str) -> subprocess.CompletedProcess[str]:
@@ -73,3 +77,60 @@ def test_the_kind_values_render_and_the_ci_workflow_runs_the_same_targets() -> N
     workflow = (REPO / ".github" / "workflows" / "kind-e2e.yml").read_text()
     for target in ("kind-up", "kind-images", "kind-install", "kind-smoke", "kind-down"):
         assert f"make {target}" in workflow
+
+
+KIND_MANIFESTS = [REPO / "k8s" / "kind" / "mailpit.yaml", *sorted((REPO / "k8s" / "loadtest").glob("*.yaml"))]
+
+
+def test_the_manifests_beside_the_chart_validate_and_meet_pss_restricted() -> None:
+    from tests.chart.schemas import KUBERNETES_VERSIONS, validate_kubernetes
+    from tests.chart.test_security import restricted_violations, workloads
+
+    manifests = [doc for path in KIND_MANIFESTS for doc in yaml.safe_load_all(path.read_text()) if doc]
+    assert {m["kind"] for m in manifests} == {"Deployment", "Service", "Job"}
+    for manifest in manifests:
+        for version in KUBERNETES_VERSIONS:
+            validate_kubernetes(manifest, version)
+    assert [problem for m in workloads(manifests) for problem in restricted_violations(m)] == []
+
+
+def test_the_load_test_job_reads_what_the_chart_and_kind_sh_provide() -> None:
+    from tests.chart.helm import helm, resolved_env
+
+    (job,) = yaml.safe_load_all((REPO / "k8s" / "loadtest" / "locust-job.yaml").read_text())
+    release = re.search(r'^RELEASE="\$\{RELEASE:-(\w+)\}"', (REPO / "scripts" / "kind.sh").read_text(), re.M)
+    assert release is not None
+    rendered = [
+        doc
+        for doc in yaml.safe_load_all(
+            helm(
+                "template",
+                release.group(1),
+                "charts/tasklane",
+                values_files=(REPO / "k8s" / "kind" / "values.yaml",),
+            )
+        )
+        if doc
+    ]
+    (locust,) = job["spec"]["template"]["spec"]["containers"]
+    secret_ref = next(e for e in locust["env"] if e["name"] == "LOADTEST_PAYSTACK_SECRET")["valueFrom"][
+        "secretKeyRef"
+    ]
+    api = next(
+        m
+        for m in rendered
+        if m["kind"] == "Deployment" and m["metadata"]["labels"]["app.kubernetes.io/component"] == "api"
+    )
+    api_env = resolved_env(rendered, api["spec"]["template"]["spec"]["containers"][0])
+    secrets = {m["metadata"]["name"]: m for m in rendered if m["kind"] == "Secret"}
+    assert secret_ref["key"] in secrets[secret_ref["name"]]["data"], (
+        "the Job signs with the chart's Paystack key"
+    )
+    assert api_env["TASKLANE_PAYSTACK_SECRET_KEY"].startswith("sk_test_kind_")
+    assert api_env["TASKLANE_SMTP_HOST"] == "tasklane-mailpit", "mail goes to Mailpit"
+    services = {m["metadata"]["name"] for m in rendered if m["kind"] == "Service"}
+    script = (REPO / "scripts" / "kind.sh").read_text()
+    assert 'LOCUST_HOST="http://$RELEASE-api:8000"' in script and f"{release.group(1)}-api" in services
+    # The locustfile runs in locust's image: nothing but locust and the standard library.
+    imports = re.findall(r"^(?:from|import) (\w+)", (REPO / "loadtest" / "locustfile.py").read_text(), re.M)
+    assert set(imports) - set(sys.stdlib_module_names) == {"locust"}

@@ -130,10 +130,12 @@ class Installation:
         env = {**self.env, "TASKLANE_BEAT_SCHEDULE_OVERRIDES": json.dumps(overrides)}
         return self.start("beat", [str(self.bin / "tasklane-beat")], env)
 
-    def tenant(self) -> tuple[str, str]:
-        """A new business: its API key and owner email."""
+    def tenant(self, *, credits: int = 0) -> tuple[str, str]:
+        """A new business (with an opening credit balance): its API key and owner email."""
         owner = f"owner-{uuid.uuid4().hex[:8]}@shop.io"
-        out = self.tasklane("admin", "create-business", "--name", f"Shop {owner}", "--email", owner)
+        out = self.tasklane(
+            "admin", "create-business", "--name", f"Shop {owner}", "--email", owner, "--credits", str(credits)
+        )
         return out.strip().rsplit(": ", 1)[-1], owner
 
     def records(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:

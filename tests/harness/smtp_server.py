@@ -88,6 +88,14 @@ class SmtpServer:
             self.messages.append(message)
             self.envelopes.append(rcpt_tos)
 
+    def received(self) -> list[tuple[list[str], str]]:
+        """Every message so far: its envelope recipients and its subject."""
+        with self._lock:
+            return [
+                (list(rcpts), str(m["Subject"]))
+                for m, rcpts in zip(self.messages, self.envelopes, strict=True)
+            ]
+
     def messages_to(self, address: str) -> list[EmailMessage]:
         with self._lock:
             return [m for m, rcpts in zip(self.messages, self.envelopes, strict=True) if address in rcpts]

@@ -27,7 +27,7 @@ from tasklane_api.routes import (
     webhooks,
 )
 from tasklane_api.settings import ApiSettings
-from tasklane_api.telemetry import install_telemetry
+from tasklane_api.telemetry import FASTAPI_TELEMETRY, install_telemetry
 
 ROUTERS = tuple(
     module.router
@@ -59,6 +59,7 @@ def create_app(config: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY,  # active once tracing is configured (gunicorn's post_fork)
     )
     app.state.resources = resources
     install_error_handlers(app)

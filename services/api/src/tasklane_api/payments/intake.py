@@ -114,11 +114,15 @@ class EventIntake:
                 return
 
     async def _write(self, batch: list[_Delivery]) -> None:
-        # One span for the statement that stores the batch, linked to each request it answers.
-        links = [link for d in batch if (link := link_to(d.traceparent)) is not None]
+        # One span for the statement that stores the batch, linked to each request it answers (links are
+        # built only for a span that is sampled: this runs for every delivery).
         with tracer.start_as_current_span(
-            "webhook.store_batch", links=links, attributes={"tasklane.batch_size": len(batch)}
-        ):
+            "webhook.store_batch", attributes={"tasklane.batch_size": len(batch)}
+        ) as span:
+            if span.is_recording():
+                for delivery in batch:
+                    if (link := link_to(delivery.traceparent)) is not None:
+                        span.add_link(link.context)
             await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[_Delivery]) -> None:

@@ -15,6 +15,7 @@ from tasklane_api.payments.intake import Intake, IntakeUnavailable
 from tasklane_api.payments.providers import PROVIDERS, InvalidEvent, InvalidSignature
 from tasklane_api.resources import Resources
 from tasklane_api.schemas.errors import ErrorResponse
+from tasklane_api.telemetry import answered, webhook_span
 
 PREFIX = "/v1/webhooks"
 
@@ -129,7 +130,16 @@ def install(app: FastAPI) -> None:
 
 
 def _receiver(provider: str) -> Callable[[Request], Awaitable[Response]]:
+    route = f"{PREFIX}/{provider}"
+
     async def receive(request: Request) -> Response:
-        return await receive_webhook(provider, request)
+        with webhook_span(request.headers, route) as span:
+            try:
+                response = await receive_webhook(provider, request)
+            except HTTPException as exc:
+                answered(span, exc.status_code)
+                raise
+            answered(span, response.status_code)
+            return response
 
     return receive
