@@ -3,11 +3,11 @@ queue idle and at 50% and 90% of its measured capacity, for the notifications an
 bare `send_task` -> no-op round trip on the same Celery settings, in one run.
 
 Each kind gets one worker with two processes (the chart's default per worker set). Its capacity is measured
-first (a filled queue drained, as `make bench-tasks` does); then an open-loop publisher sends tasks at a
-fixed rate for a while and each task's times are read back: for Tasklane's tasks from their records
-(`started_at`, `finished_at`; a task counts from just before `enqueue` commits its record and publishes it,
-as the API does), for the no-op from what `benchmarks.noop_app` notes in Redis. Idle is one task every half
-second. Times are this machine's clock throughout.
+first (a filled queue drained, as `make bench-tasks` does); then, after ten warm-up tasks, an open-loop
+publisher sends tasks at a fixed rate for a while and each task's times are read back: for Tasklane's tasks
+from their records (`started_at`, `finished_at`; a task counts from just before `enqueue` commits its record
+and publishes it, as the API does), for the no-op from what `benchmarks.noop_app` notes in Redis. Idle is
+one task every half second. Times are this machine's clock throughout; the publisher shares its 2 cores.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def main() -> None:
                 capacities[kind.label] = workload.drain(broker, sample, kind.worker, queue=kind.queue)
                 worker = kind.worker()
                 try:
+                    run_at(kind, 5.0, 2.0)  # warm-up, not measured: the pool's first connections and imports
                     results[kind.label] = {
                         load: run_at(kind, 2.0 if share is None else share * capacities[kind.label], SECONDS)
                         for load, share in LOADS

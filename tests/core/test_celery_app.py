@@ -29,7 +29,7 @@ def test_the_app_is_json_only_late_acking_and_prefetches_one(dev_settings: Setti
     assert conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
     assert conf.worker_send_task_events
-    assert conf.task_send_sent_event
+    assert not conf.task_send_sent_event, "publishing is one round trip; the publisher counts sends"
     assert conf.broker_connection_retry_on_startup
     assert conf.result_expires == dev_settings.result_expires
     assert conf.worker_soft_shutdown_timeout == dev_settings.worker_soft_shutdown_timeout

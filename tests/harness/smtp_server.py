@@ -27,13 +27,13 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:
         reply = self.server._next_reply()
         if reply is not None:
             return reply
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        self.server._store(message, list(envelope.rcpt_tos))
+        self.server._store(message, list(envelope.rcpt_tos), session.peer)
         return "250 Message accepted for delivery"
 
 
@@ -48,6 +48,7 @@ class SmtpServer:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[list[str]] = []
+        self.peers: list[tuple[str, int]] = []  # the client end of the connection each message came over
         self.rcpt_delay = 0.0
         self._replies: deque[str] = deque()
         self._lock = threading.Lock()
@@ -76,6 +77,7 @@ class SmtpServer:
         with self._lock:
             self.messages.clear()
             self.envelopes.clear()
+            self.peers.clear()
             self._replies.clear()
         self.rcpt_delay = 0.0
 
@@ -83,10 +85,16 @@ class SmtpServer:
         with self._lock:
             return self._replies.popleft() if self._replies else None
 
-    def _store(self, message: EmailMessage, rcpt_tos: list[str]) -> None:
+    def _store(self, message: EmailMessage, rcpt_tos: list[str], peer: tuple[str, int]) -> None:
         with self._lock:
             self.messages.append(message)
             self.envelopes.append(rcpt_tos)
+            self.peers.append(peer)
+
+    def connections(self) -> int:
+        """How many client connections the messages so far came over."""
+        with self._lock:
+            return len(set(self.peers))
 
     def received(self) -> list[tuple[list[str], str]]:
         """Every message so far: its envelope recipients and its subject."""

@@ -43,6 +43,28 @@ def test_smtp_down_retries_with_backoff_then_delivers_once(
     assert len(smtp.messages_to("grace@example.com")) == 1
 
 
+def test_each_worker_process_keeps_one_relay_connection_and_replaces_a_dropped_one(
+    api: TestClient, tenant: Tenant, smtp: SmtpServer, database: Database
+) -> None:
+    def deliver(addresses: list[str]) -> None:
+        for task_id in [_register(api, tenant, address) for address in addresses]:
+            record = wait_until_finished(database, task_id)
+            assert (record.status, record.attempts) == (TaskStatus.COMPLETED, 1), record.error
+        for address in addresses:
+            smtp.wait_for_message_to(address)
+
+    deliver([f"kept{i}@example.com" for i in range(6)])
+    assert smtp.connections() <= 2, "one connection per pool process (concurrency 2), not one per email"
+
+    # The relay restarts: every kept connection is gone. The next send notices before handing anything
+    # over and reconnects, so the emails still go on their first attempt.
+    smtp.stop()
+    smtp.start()
+    deliver([f"after-restart{i}@example.com" for i in range(3)])
+    smtp.settle()
+    assert len(smtp.messages) == 9
+
+
 def test_a_421_reply_is_retried_until_accepted(
     api: TestClient, tenant: Tenant, smtp: SmtpServer, database: Database
 ) -> None:

@@ -170,13 +170,16 @@ def enqueue(
 ) -> TaskRecord:
     """Commit a ``queued`` task record (with the session's other pending work), then publish the task.
 
-    If the broker refuses the message, the record is marked ``failed`` saying so and ``BrokerUnavailable``
-    is raised (with the record's id); the caller decides what else to undo.
+    The record commits already noted as published: what follows is the publish, and if the broker refuses
+    it the record is marked ``failed`` saying so and ``BrokerUnavailable`` is raised (with the record's id);
+    the caller decides what else to undo. (A process that dies in between leaves a record whose message is
+    nowhere: the reconciler finds it once it has been quiet for its queue's bound, and publishes it.)
     """
     outbound = record_task(session, contract, payload, business_id=business_id, task_id=task_id, then=then)
+    outbound.record.dispatched_at = utcnow()
     session.commit()
     try:
-        dispatch(session, celery, outbound)
+        _publish(celery, contract, payload, task_id=outbound.id, then=then)
     except BrokerUnavailable as exc:
         record = outbound.record
         record.status = TaskStatus.FAILED

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from celery import Task
+from celery import Task, signals
 
 from tasklane.db.models import Business
 from tasklane.errors import PermanentTaskError
@@ -22,6 +22,10 @@ class Notifier:
     def __init__(self, runtime: WorkerRuntime[NotificationsSettings]) -> None:
         self.runtime = runtime
         self.mailer = Mailer(runtime.settings)
+        # Each pool process keeps its own connection to the relay; it says goodbye as the process ends.
+        signals.worker_process_shutdown.connect(
+            lambda **_: self.mailer.close(), weak=False, dispatch_uid="tasklane.notifications.mailer"
+        )
 
     def business(self, business_id: uuid.UUID) -> Business:
         with self.runtime.database.session() as session:
