@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,16 +202,30 @@ def plot(samples: list[dict[str, Any]], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    history = [
-        r for r in csv.DictReader((out / "locust_stats_history.csv").open()) if r["Name"] == "Aggregated"
-    ]
-    start = int(history[0]["Timestamp"]) if history else 0
-    minutes = [(int(r["Timestamp"]) - start) / 60 for r in history]
+    # Locust's full history has a row per entry per second. Its "Aggregated" rows mix HTTP requests with the
+    # task entries (accepted -> end, seconds for a scheduled reminder), so the plot adds them up itself:
+    # HTTP requests/s and tasks/s, and the p99 of the slowest endpoint in locust's window, leaving out the
+    # long-poll (`?wait=` answers when the task ends). Percentiles are N/A before an entry's first answer.
+    http_rps: dict[int, float] = defaultdict(float)
+    task_rps: dict[int, float] = defaultdict(float)
+    worst_p99: dict[int, float] = defaultdict(float)
+    for row in csv.DictReader((out / "locust_stats_history.csv").open()):
+        if row["Name"] == "Aggregated":
+            continue
+        second = int(row["Timestamp"])
+        (task_rps if row["Type"] == "task" else http_rps)[second] += float(row["Requests/s"])
+        if row["Type"] != "task" and "?wait" not in row["Name"] and row["99%"] not in ("", "N/A"):
+            worst_p99[second] = max(worst_p99[second], float(row["99%"]))
+    seconds = sorted(set(http_rps) | set(task_rps))
+    start = seconds[0] if seconds else 0
+    minutes = [(second - start) / 60 for second in seconds]
     figure, (load, latency, memory) = plt.subplots(3, 1, figsize=(10, 10), sharex=True)
-    load.plot(minutes, [float(r["Requests/s"]) for r in history], linewidth=0.8)
-    load.set_ylabel("requests/s")
-    latency.plot(minutes, [float(r["99%"] or 0) for r in history], linewidth=0.8, color="tab:red")
-    latency.set_ylabel("p99 ms (locust's window)")
+    load.plot(minutes, [http_rps[second] for second in seconds], linewidth=0.8, label="HTTP requests/s")
+    load.plot(minutes, [task_rps[second] for second in seconds], linewidth=0.8, label="tasks ended/s")
+    load.set_ylabel("per second")
+    load.legend(fontsize="small")
+    latency.plot(minutes, [worst_p99.get(second, 0.0) for second in seconds], linewidth=0.8, color="tab:red")
+    latency.set_ylabel("HTTP p99 ms, slowest endpoint")
     for key in (k for k in samples[0] if k.startswith("rss_")):
         memory.plot([s["minute"] for s in samples], [s[key] for s in samples], marker=".", label=key[4:])
     memory.set_ylabel("RSS MB")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools import api_doc, chart_doc, settings_doc
+from tools import api_doc, chart_doc, schedule_doc, settings_doc
 from tools.readme import replace_section
 
 GENERATORS: dict[str, Callable[[], str]] = {
     settings_doc.SECTION: settings_doc.settings_table,
     api_doc.SECTION: api_doc.endpoints_table,
+    schedule_doc.SECTION: schedule_doc.schedule_table,
     chart_doc.SECTION: chart_doc.values_table,
 }
 

@@ -75,7 +75,7 @@ def test_the_kind_values_render_and_the_ci_workflow_runs_the_same_targets() -> N
     assert not [j for j in find(manifests, "Job") if "helm.sh/hook" in j["metadata"].get("annotations", {})]
     assert find(manifests, "ScaledObject")
     workflow = (REPO / ".github" / "workflows" / "kind-e2e.yml").read_text()
-    for target in ("kind-up", "kind-images", "kind-install", "kind-smoke", "kind-down"):
+    for target in TARGETS:
         assert f"make {target}" in workflow
 
 

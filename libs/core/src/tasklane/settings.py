@@ -45,7 +45,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, e.g. `postgresql+psycopg://user:pw@host/db`. "
         f"Required outside development; development defaults to `{_DEV_DATABASE_URL}`.",
     )
-    database_pool_size: int = Field(5, ge=1, description="Connections kept per process.")
+    database_pool_size: int = Field(
+        5,
+        ge=1,
+        description="Connections kept per process (as many again may open briefly); in the API also how many "
+        "requests run their blocking work at once per worker process.",
+    )
     broker_url: str = Field("redis://localhost:6379/0", description="Celery broker (Redis).")
     result_backend_url: str | None = Field(
         None, description="Celery result backend; defaults to the broker URL."

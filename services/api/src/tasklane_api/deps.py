@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from celery import Celery
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,9 +34,22 @@ async def get_settings(resources: ResourcesDep) -> ApiSettings:
     return resources.settings
 
 
-def get_session(resources: ResourcesDep) -> Iterator[Session]:
-    with resources.database.session() as session:
+async def get_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+    """The request's session, for a sync route to use in its thread.
+
+    Async, so neither end costs a thread hand-off in the usual case: a session connects on first use, and
+    one whose route committed (or never touched it) holds no connection, so closing it is no I/O. Only a
+    session left in a transaction (a route that raised, or only read) is closed in the threadpool, because
+    that close is a ROLLBACK.
+    """
+    session = resources.database.session()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 async def get_celery(resources: ResourcesDep) -> Celery:

@@ -32,10 +32,13 @@ class TaskWaiters:
         self._listener = asyncio.create_task(self._listen(), name="tasklane-task-waiters")
 
     async def stop(self) -> None:
-        if self._listener is not None:
+        if self._listener is None:
+            return
+        # redis-py's pub/sub can swallow a cancellation that lands while it is still subscribing (a worker
+        # stopped just after it started): cancel again until the listener has ended.
+        while not self._listener.done():
             self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await asyncio.wait({self._listener}, timeout=0.5)
 
     @contextlib.asynccontextmanager
     async def watch(self, task_id: str) -> AsyncIterator[asyncio.Event]:
