@@ -71,7 +71,7 @@ bench-accept: setup-test
 	command -v wrk >/dev/null || scripts/bootstrap.sh bench
 	uv run --no-sync python -m benchmarks.accept
 
-# --- Load (loadtest/: locust against the whole stack on PostgreSQL and Redis; README "Load and soak") ------
+# --- Load (loadtest/: locust against the whole stack on PostgreSQL and Redis; README "Load, latency and soak") ------
 USERS ?= 20
 SPAWN_RATE ?= 5
 DURATION ?= 2m
