@@ -33,6 +33,7 @@ class Span:
     name: str
     kind: str  # SERVER, CLIENT, PRODUCER, CONSUMER, INTERNAL
     service: str
+    scope: str  # the instrumentation that made it ("fastapi", "opentelemetry.instrumentation.celery", ...)
     attributes: dict[str, Any] = field(hash=False)
     links: tuple[str, ...] = ()  # trace ids of linked spans
 
@@ -43,7 +44,7 @@ class Span:
 class OtlpReceiver:
     def __init__(self) -> None:
         self.spans: list[Span] = []
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._sink = HttpSink(self._handle)
 
     @property
@@ -75,22 +76,23 @@ class OtlpReceiver:
                             name=span.name,
                             kind=ProtoSpan.SpanKind.Name(span.kind).removeprefix("SPAN_KIND_"),
                             service=str(resource.get("service.name")),
+                            scope=scope_spans.scope.name,
                             attributes={a.key: _value(a.value) for a in span.attributes}
                             | {f"resource.{k}": v for k, v in resource.items()},
                             links=tuple(link.trace_id.hex() for link in span.links),
                         )
                     )
-        with self._lock:
+        with self.lock:
             self.spans.extend(spans)
         return 200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf"
 
     def trace(self, trace_id: str) -> list[Span]:
-        with self._lock:
+        with self.lock:
             return [s for s in self.spans if s.trace_id == trace_id]
 
     def wait_for_span(self, predicate: Any, *, timeout: float = 30, what: str = "a span") -> Span:
         def find() -> Span | None:
-            with self._lock:
+            with self.lock:
                 return next((s for s in self.spans if predicate(s)), None)
 
         found: Span = wait_for(find, timeout=timeout, interval=0.2, what=what)

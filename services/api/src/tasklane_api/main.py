@@ -28,7 +28,7 @@ from tasklane_api.routes import (
     webhooks,
 )
 from tasklane_api.settings import ApiSettings
-from tasklane_api.telemetry import FASTAPI_TELEMETRY, install_telemetry
+from tasklane_api.telemetry import FASTAPI_TELEMETRY, Api, install_telemetry
 
 ROUTERS = tuple(
     module.router
@@ -59,7 +59,7 @@ def create_app(config: ApiSettings | None = None) -> FastAPI:
         await resources.waiters.stop()
         resources.close()
 
-    app = FastAPI(
+    app = Api(
         title="Tasklane API",
         version="0.1.0",
         description=DESCRIPTION,
