@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from celery import Celery
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tasklane.db.engine import Database
-from tasklane.db.models import ArtifactChunk, ReportArtifact, TaskStatus, User
+from tasklane.db.models import ArtifactChunk, ReportArtifact, TaskRecord, TaskStatus, User
 from tasklane_api.main import create_app
 from tests.conftest import Tenant
 from tests.harness.ports import wait_for
@@ -145,6 +146,42 @@ def test_cancelling_a_running_report_stops_it_and_keeps_nothing(
     again = api.delete(f"/v1/tasks/{task_id}", headers=big_shop.headers)
     assert again.status_code == 409
     assert again.json()["detail"] == f"task {task_id} has already finished: cancelled"
+
+
+def test_a_report_run_again_after_storing_its_file_leaves_one_file(
+    api: TestClient, shop: Tenant, database: Database, celery: Celery, reports_worker: ManagedProcess
+) -> None:
+    """A worker killed after storing the file but before the task was recorded complete: the broker
+    delivers the message again, the report runs again, and its new file replaces the first."""
+    accepted = api.post("/v1/exports/customers", json={"format": "csv"}, headers=shop.headers)
+    task_id = accepted.json()["task_id"]
+    first = wait_for_status(database, task_id, [TaskStatus.COMPLETED], timeout=60)
+    assert first.result is not None
+    # What the kill leaves: the file stored, the record still processing; then the redelivery.
+    with database.transaction() as session:
+        session.execute(
+            update(TaskRecord)
+            .where(TaskRecord.id == task_id)
+            .values(status=TaskStatus.PROCESSING, result=None, finished_at=None)
+        )
+    celery.send_task(first.name, kwargs=first.kwargs, task_id=task_id, queue=first.queue)
+    second = wait_for_status(database, task_id, [TaskStatus.COMPLETED], timeout=60)
+
+    assert second.attempts == first.attempts + 1, "the report ran again"
+    assert second.result is not None and second.result["artifact_id"] != first.result["artifact_id"]
+    with database.session() as session:
+        stored = session.scalars(select(ReportArtifact.id).where(ReportArtifact.task_id == task_id)).all()
+        first_chunks = session.scalar(
+            select(func.count())
+            .select_from(ArtifactChunk)
+            .where(ArtifactChunk.artifact_id == uuid.UUID(first.result["artifact_id"]))
+        )
+    assert [str(a) for a in stored] == [second.result["artifact_id"]]
+    assert first_chunks == 0
+    link = api.get(f"/v1/tasks/{task_id}", headers=shop.headers).json()["result"]["file_url"]
+    download = api.get(link.removeprefix("http://testserver"))
+    assert download.status_code == 200
+    assert download.content.decode().startswith("Customer ID,Name,Email")
 
 
 def test_a_report_cancelled_while_queued_never_runs_even_on_a_worker_started_later(

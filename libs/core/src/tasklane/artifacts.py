@@ -82,8 +82,16 @@ def save_artifact(
     content_type: str,
     expires_at: datetime,
 ) -> ReportArtifact:
-    """Store ``source`` and its metadata in one transaction: all of it, or (on any error) none of it."""
+    """Store ``source`` and its metadata in one transaction: all of it, or (on any error) none of it.
+
+    A task's file replaces any its earlier runs stored: a worker killed after storing a file but before
+    its task was recorded complete runs the task again, and the first file would be an orphan until it
+    expired."""
     with database.transaction() as session:
+        if task_id is not None:
+            for earlier in session.scalars(select(ReportArtifact).where(ReportArtifact.task_id == task_id)):
+                store.delete(session, earlier)
+                session.delete(earlier)
         artifact = ReportArtifact(
             id=uuid.uuid4(),
             business_id=business_id,
